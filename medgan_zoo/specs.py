@@ -1,0 +1,249 @@
+"""What a plugin registers: one pydantic spec per GAN, loss, dataset or metric.
+
+A spec carries a slug ``name``, a one-line ``summary``, a ``factory`` (a callable, or a lazy
+``"package.module:attribute"`` reference so that discovery imports nothing heavy), a typed ``config``
+model whose every field has a default and which rejects unknown keys, and what the plugin needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError, PluginError
+
+SLUG_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
+_FACTORY_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=64)]
+
+
+class PluginConfig(BaseModel):
+    """Base of every plugin config model: typed fields with defaults; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Origin(BaseModel):
+    """Which installed distribution registered a spec; filled in by the registry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    distribution: str
+    version: str
+    plugin: str = Field(description="Entry-point (or test) plugin name within the distribution.")
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version}"
+
+
+class PluginSpec(BaseModel):
+    """Fields shared by every spec kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    kind: ClassVar[str] = "plugin"
+
+    name: Slug = Field(description="Lower-case slug, e.g. 'wgan-gp'.")
+    summary: str = Field(min_length=1, max_length=200, description="One line for listings.")
+    factory: Callable[..., Any] | str = Field(
+        description="Callable taking the validated config, or a 'package.module:attribute' reference."
+    )
+    config: type[BaseModel] = Field(
+        default=PluginConfig, description="Config model; every field needs a default."
+    )
+    origin: Origin | None = Field(default=None, description="Set by the registry, not by plugins.")
+
+    @field_validator("summary")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = value.strip()
+        if not value or "\n" in value:
+            raise ValueError("summary must be a single non-empty line")
+        return value
+
+    @field_validator("factory", mode="before")
+    @classmethod
+    def _factory_reference(cls, value: Any) -> Any:
+        if not callable(value) and not (isinstance(value, str) and _FACTORY_REF.match(value)):
+            raise ValueError(
+                f"factory {value!r} is neither callable nor a 'package.module:attribute' reference"
+            )
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _config_model(cls, model: type[BaseModel]) -> type[BaseModel]:
+        if model.model_config.get("extra") != "forbid":
+            raise ValueError(
+                f"config model {model.__name__} must reject unknown keys: subclass "
+                "medgan_zoo.PluginConfig or set model_config = ConfigDict(extra='forbid')"
+            )
+        missing = [name for name, field in model.model_fields.items() if field.is_required()]
+        if missing:
+            raise ValueError(
+                f"config model {model.__name__} field(s) {', '.join(missing)} have no default; "
+                "every config field needs one"
+            )
+        return model
+
+    # -- using a spec ---------------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """``"gan 'dcgan' (medgan-zoo 0.1.0)"``: how errors name this spec."""
+        where = f" ({self.origin})" if self.origin else ""
+        return f"{self.kind} {self.name!r}{where}"
+
+    def make_config(self, config: BaseModel | Mapping[str, Any] | None = None, /, **overrides: Any):
+        """Validate ``config`` (a mapping or a config instance) updated with ``overrides``."""
+        values: dict[str, Any] = {}
+        if isinstance(config, BaseModel):
+            values.update(config.model_dump(exclude_unset=True))
+        elif config is not None:
+            values.update(config)
+        values.update(overrides)
+        try:
+            return self.config.model_validate(values)
+        except ValidationError as exc:
+            fields = list(self.config.model_fields)
+            raise ConfigError(
+                f"invalid config for {self.label}: {describe_validation_error(exc, fields)}"
+            ) from None
+
+    def resolve_factory(self) -> Callable[..., Any]:
+        """The factory callable, importing it first when given as a reference."""
+        if callable(self.factory):
+            return self.factory
+        module_name, _, attribute = self.factory.partition(":")
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in attribute.split("."):
+                target = getattr(target, part)
+        except Exception as exc:  # an import-time error of the plugin's own code, too
+            raise PluginError(
+                f"{self.label}: cannot import its factory {self.factory!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not callable(target):
+            raise PluginError(f"{self.label}: factory {self.factory!r} is not callable")
+        return target
+
+    def create(self, config: BaseModel | Mapping[str, Any] | None = None, /, **overrides: Any):
+        """Build the plugin's object from a validated config."""
+        return self.resolve_factory()(self.make_config(config, **overrides))
+
+    def config_fields(self) -> list[dict[str, Any]]:
+        """Every config field with its type, default and description (for docs and the CLI)."""
+        rows = []
+        for name, field in self.config.model_fields.items():
+            rows.append(
+                {
+                    "name": name,
+                    "type": type_name(field.annotation),
+                    "default": field.get_default(call_default_factory=True),
+                    "description": field.description or "",
+                }
+            )
+        return rows
+
+    def requirements(self) -> dict[str, Any]:
+        """The kind-specific fields: what the plugin needs and offers."""
+        shared = set(PluginSpec.model_fields)
+        return {k: getattr(self, k) for k in type(self).model_fields if k not in shared}
+
+
+class GanSpec(PluginSpec):
+    """A GAN architecture."""
+
+    kind: ClassVar[str] = "gan"
+
+    conditional: bool = Field(
+        default=False,
+        description="True if the generator is conditioned on masks (SPADE); False if it generates "
+        "image and one-hot mask channels jointly.",
+    )
+    resolutions: tuple[int, ...] = Field(
+        default=(32, 64, 128, 256), min_length=1, description="Square resolutions it supports."
+    )
+
+    @field_validator("resolutions")
+    @classmethod
+    def _powers_of_two(cls, values: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [v for v in values if v < 4 or v & (v - 1)]
+        if bad:
+            raise ValueError(f"resolutions must be powers of two >= 4, got {bad}")
+        return tuple(sorted(set(values)))
+
+
+class LossSpec(PluginSpec):
+    """An adversarial loss (D and G terms) or a discriminator regulariser."""
+
+    kind: ClassVar[str] = "loss"
+
+    role: Literal["adversarial", "regularizer"] = Field(
+        description="'adversarial': an object with discriminator_loss/generator_loss; "
+        "'regularizer': a callable (discriminator, real, fake) -> penalty."
+    )
+
+
+class DatasetSpec(PluginSpec):
+    """A dataset of 2D image/mask pairs, real (read from disk) or a procedural phantom."""
+
+    kind: ClassVar[str] = "dataset"
+
+    modality: str = Field(min_length=1, description="e.g. 'cine MRI', 'CT', 'fundus photograph'.")
+    organ: str = Field(min_length=1, description="e.g. 'heart', 'liver', 'retina'.")
+    channels: int = Field(ge=1, description="Image channels (1 for MRI/CT, 3 for RGB).")
+    label_map: dict[int, str] = Field(description="Mask value -> class name; 0 is background.")
+    phantom: bool = Field(default=False, description="Generated procedurally; needs no data root.")
+
+    @field_validator("label_map")
+    @classmethod
+    def _contiguous_labels(cls, label_map: dict[int, str]) -> dict[int, str]:
+        if sorted(label_map) != list(range(len(label_map))) or len(label_map) < 2:
+            raise ValueError(
+                f"label_map keys must be 0..K-1 with K >= 2 (0 = background), got {sorted(label_map)}"
+            )
+        return label_map
+
+
+class MetricSpec(PluginSpec):
+    """An evaluation metric."""
+
+    kind: ClassVar[str] = "metric"
+
+    better: Literal["lower", "higher"] = Field(description="Which direction is better.")
+    needs_real_images: bool = Field(default=True, description="Compares against real images.")
+    needs_masks: bool = Field(default=False, description="Uses the generated/real masks.")
+    needs_test_split: bool = Field(default=False, description="Evaluates on the real test split.")
+
+
+SPEC_TYPES: dict[str, type[PluginSpec]] = {
+    spec.kind: spec for spec in (GanSpec, LossSpec, DatasetSpec, MetricSpec)
+}
+
+
+def describe_validation_error(exc: ValidationError, known_fields: Sequence[str] = ()) -> str:
+    """One line per pydantic error: ``field 'x': message``, with spelling hints for unknown keys."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "(root)"
+        if error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(error["loc"][-1]), list(known_fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            parts.append(f"unknown key {where!r}{hint}")
+        else:
+            parts.append(f"field {where!r}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def type_name(annotation: Any) -> str:
+    """A short readable name for a type annotation."""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "").replace("typing_extensions.", "")

@@ -1,0 +1,69 @@
+"""The docs promise what the code does: hooks documented, tutorial identical to the tested plugin."""
+
+from __future__ import annotations
+
+import configparser
+import inspect
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from medgan_zoo import hookspecs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+EXAMPLE = ROOT / "tests" / "plugin_example"
+TUTORIAL = (DOCS / "plugins.md").read_text()
+FILE_BLOCK = re.compile(r"```\w+ \{file=([^}]+)\}\n(.*?)```", re.S)
+
+HOOKS = [
+    (name, fn) for name, fn in vars(hookspecs).items()
+    if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT_NAME}_spec")
+]
+
+
+def test_all_four_hooks_exist():
+    assert sorted(name for name, _ in HOOKS) == [
+        "register_datasets", "register_gans", "register_losses", "register_metrics"
+    ]
+
+
+@pytest.mark.parametrize(("name", "fn"), HOOKS, ids=[name for name, _ in HOOKS])
+def test_every_hook_is_documented_with_its_signature(name, fn):
+    signature = f"{name}({', '.join(inspect.signature(fn).parameters)})"
+    docs = "".join(p.read_text() for p in DOCS.glob("*.md"))
+    assert f"`{signature}`" in docs, f"{signature} is not documented in docs/"
+
+
+def test_tutorial_files_are_the_tested_example_plugin():
+    blocks = dict(FILE_BLOCK.findall(TUTORIAL))
+    assert set(blocks) == {"pyproject.toml", "src/medgan_zoo_ragan/__init__.py",
+                           "src/medgan_zoo_ragan/loss.py", "tests/test_ragan.py"}
+    for relative, content in blocks.items():
+        assert (EXAMPLE / relative).read_text() == content, f"docs and {relative} differ"
+
+
+def test_example_metadata_matches_its_pyproject():
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
+    info = EXAMPLE / "src" / f"medgan_zoo_ragan-{project['version']}.dist-info"
+    metadata = dict(
+        line.split(": ", 1) for line in (info / "METADATA").read_text().splitlines() if ": " in line
+    )
+    assert (metadata["Name"], metadata["Version"]) == (project["name"], project["version"])
+    entry_points = configparser.ConfigParser()
+    entry_points.read(info / "entry_points.txt")
+    assert dict(entry_points["medgan_zoo"]) == project["entry-points"]["medgan_zoo"]
+
+
+def test_readme_commands_and_ci_agree():
+    readme = (ROOT / "README.md").read_text()
+    assert "    make demo " in readme and "    make test " in readme
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == "make test"
