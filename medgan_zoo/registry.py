@@ -171,8 +171,9 @@ class Registry:
 
     def table(self, kind: str) -> SpecTable[Any]:
         """The mapping for ``kind`` ('gan', 'loss', 'dataset', 'metric'; plurals accepted)."""
-        tables = {"gan": self.gans, "loss": self.losses, "dataset": self.datasets,
-                  "metric": self.metrics}
+        tables: dict[str, SpecTable[Any]] = {
+            "gan": self.gans, "loss": self.losses, "dataset": self.datasets, "metric": self.metrics
+        }
         return tables[normalize_kind(kind)]
 
     def get(self, kind: str, name: str) -> PluginSpec:
@@ -223,7 +224,7 @@ class _Loader:
             self.load_one(source)
         tables = {kind: self.resolve(kind) for kind in KINDS}
         broken = sum(1 for p in self.problems if p.name is None)
-        specs = {
+        specs: dict[str, SpecTable[Any]] = {
             kind: SpecTable(kind, tables[kind], self.blocked[kind], broken) for kind in KINDS
         }
         return Registry(specs["gan"], specs["loss"], specs["dataset"], specs["metric"],

@@ -19,7 +19,6 @@ from medgan_zoo import (
 from medgan_zoo.registry import PluginSource, Registry
 
 
-
 def make_plugin(**hooks) -> types.ModuleType:
     """An in-test plugin: a module object whose attributes are hook implementations."""
     module = types.ModuleType("in_test_plugin")
