@@ -7,7 +7,9 @@ third-party plugins happen to be installed cannot change what the tests see.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -25,5 +27,17 @@ def first_party_plugins() -> list[str]:
     return names
 
 
+_cache_dir: str | None = None
+
+
 def pytest_configure(config):
+    global _cache_dir
     os.environ["MEDGAN_ZOO_LOAD_PLUGINS"] = ",".join(first_party_plugins())
+    # Preprocessed datasets go to a throw-away cache, never the user's.
+    _cache_dir = tempfile.mkdtemp(prefix="medgan-zoo-test-cache-")
+    os.environ["MEDGAN_ZOO_CACHE"] = _cache_dir
+
+
+def pytest_unconfigure(config):
+    if _cache_dir:
+        shutil.rmtree(_cache_dir, ignore_errors=True)

@@ -5,7 +5,7 @@ Importing this package is light: torch and the heavy libraries are imported wher
 
 from ._version import __version__
 from .errors import ConfigError, MedganZooError, PluginError, UnknownNameError
-from .factory import create_loss
+from .factory import create_loss, load_dataset
 from .hookspecs import hookimpl
 from .registry import Problem, Registry, get_registry, reset_registry, use_registry
 from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
@@ -26,6 +26,7 @@ __all__ = [
     "create_loss",
     "get_registry",
     "hookimpl",
+    "load_dataset",
     "reset_registry",
     "use_registry",
 ]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from .errors import ConfigError
 from .registry import get_registry
+
+if TYPE_CHECKING:
+    from .data.slices import SliceDataset
 
 
 def create_loss(name: str, **config: Any) -> Any:
@@ -14,3 +19,20 @@ def create_loss(name: str, **config: Any) -> Any:
     :class:`~medgan_zoo.errors.ConfigError` naming the field.
     """
     return get_registry().losses[name].create(**config)
+
+
+def load_dataset(name: str, data_root: str | Path | None = None, split: str = "train",
+                 resolution: int = 128, **config: Any) -> SliceDataset:
+    """A split of a registered dataset as an in-memory torch Dataset of 2D image/mask pairs.
+
+    ``data_root`` is the folder of a real data set as released (phantoms take none); every other
+    keyword is a field of the dataset's config (``medgan-zoo plugins show dataset NAME``), and an
+    unknown one is an error. Preprocessed tensors are cached on disk, so a second load is fast.
+    """
+    spec = get_registry().datasets[name]
+    values: dict[str, Any] = {"split": split, "resolution": resolution, **config}
+    if data_root is not None:
+        if "data_root" not in spec.config.model_fields:
+            raise ConfigError(f"{spec.label} is generated, not read from disk: it takes no data_root")
+        values["data_root"] = data_root
+    return spec.create(values)

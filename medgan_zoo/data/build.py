@@ -1,0 +1,31 @@
+"""The path every dataset takes: sources -> cache key -> (cached) arrays -> SliceDataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .cache import cache_key, cached
+from .configs import DatasetConfig
+from .slices import SliceArrays, SliceDataset
+
+
+def make_dataset(
+    name: str,
+    config: DatasetConfig,
+    label_map: dict[int, str],
+    channels: int,
+    sources: list[tuple[str, int, int]],
+    build: Callable[[], SliceArrays],
+    info: dict[str, Any] | None = None,
+) -> SliceDataset:
+    """Build (or read from the cache) one split and wrap it, validating the contract."""
+    fields = config.model_dump(mode="json", exclude={"cache", "data_root"})
+    key = cache_key(name, fields, sources)
+    arrays = cached(name, key, build, enabled=config.cache)
+    return SliceDataset(name, config.split, arrays, label_map, channels,
+                        {"config": fields, "cache_key": key, **(info or {})})
+
+
+def wanted(split: str, subject_split: str) -> bool:
+    return split == "all" or split == subject_split

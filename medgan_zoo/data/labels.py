@@ -1,0 +1,6 @@
+"""Label maps of the paper's three data sets (shared by each real loader and its phantom twin)."""
+
+ACDC_LABELS: dict[int, str] = {0: "background", 1: "right ventricle", 2: "myocardium",
+                               3: "left ventricle"}
+SLIVER07_LABELS: dict[int, str] = {0: "background", 1: "liver"}
+IDRID_LABELS: dict[int, str] = {0: "background", 1: "optic disc"}

@@ -1,0 +1,45 @@
+"""The built-in datasets, registered through the project's own ``medgan_zoo`` entry point."""
+
+from __future__ import annotations
+
+from ..hookspecs import Register, hookimpl
+from ..specs import DatasetSpec
+from . import configs
+from .labels import ACDC_LABELS, IDRID_LABELS, SLIVER07_LABELS
+
+_PKG = "medgan_zoo.data"
+_CARDIAC = {"modality": "cine MRI", "organ": "heart", "channels": 1, "label_map": ACDC_LABELS}
+_LIVER = {"modality": "CT", "organ": "liver", "channels": 1, "label_map": SLIVER07_LABELS}
+_RETINA = {"modality": "fundus photograph", "organ": "retina", "channels": 3, "label_map": IDRID_LABELS}
+
+
+@hookimpl
+def register_datasets(register: Register) -> None:
+    register(DatasetSpec(
+        name="acdc", **_CARDIAC, config=configs.AcdcConfig, factory=f"{_PKG}.acdc:load_acdc",
+        summary="ACDC short-axis cine MRI, ED and ES slices (100 training, 50 test exams).",
+    ))
+    register(DatasetSpec(
+        name="sliver07", **_LIVER, config=configs.Sliver07Config,
+        factory=f"{_PKG}.sliver07:load_sliver07",
+        summary="SLiver07 contrast CT, axial slices of the 20 labelled volumes, split by volume.",
+    ))
+    register(DatasetSpec(
+        name="idrid", **_RETINA, config=configs.IdridConfig, factory=f"{_PKG}.idrid:load_idrid",
+        summary="IDRiD fundus photographs with optic-disc masks (54 training, 27 test).",
+    ))
+    register(DatasetSpec(
+        name="acdc-phantom", **_CARDIAC, phantom=True, config=configs.AcdcPhantomConfig,
+        factory=f"{_PKG}.phantoms.cardiac:load_acdc_phantom",
+        summary="Procedural short-axis cardiac MRI twin of ACDC (no download).",
+    ))
+    register(DatasetSpec(
+        name="sliver07-phantom", **_LIVER, phantom=True, config=configs.Sliver07PhantomConfig,
+        factory=f"{_PKG}.phantoms.abdomen:load_sliver07_phantom",
+        summary="Procedural abdominal CT twin of SLiver07 in HU (no download).",
+    ))
+    register(DatasetSpec(
+        name="idrid-phantom", **_RETINA, phantom=True, config=configs.IdridPhantomConfig,
+        factory=f"{_PKG}.phantoms.fundus:load_idrid_phantom",
+        summary="Procedural colour fundus twin of IDRiD (no download).",
+    ))

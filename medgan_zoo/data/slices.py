@@ -1,0 +1,111 @@
+"""The in-memory dataset every dataset plugin returns: 2D image/mask pairs grouped by subject."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import MedganZooError
+
+
+class DatasetError(MedganZooError, ValueError):
+    """Data on disk (or produced by a generator) that breaks the dataset contract."""
+
+
+@dataclass(frozen=True)
+class SliceArrays:
+    """What a dataset builder produces, before it becomes tensors (and what the cache stores)."""
+
+    images: np.ndarray  # float32 [N, C, H, W] in [-1, 1]
+    masks: np.ndarray  # uint8 [N, H, W]
+    subjects: list[str]  # one per slice
+
+    def validate(self, name: str, label_map: dict[int, str], channels: int) -> None:
+        n = len(self.images)
+        if n == 0:
+            raise DatasetError(f"{name}: the split has no slices")
+        if self.images.ndim != 4 or self.images.shape[1] != channels:
+            raise DatasetError(f"{name}: images have shape {self.images.shape}, expected [N, {channels}, H, W]")
+        if self.masks.shape != (n, *self.images.shape[2:]):
+            raise DatasetError(f"{name}: masks {self.masks.shape} do not match images {self.images.shape}")
+        if len(self.subjects) != n:
+            raise DatasetError(f"{name}: {len(self.subjects)} subject ids for {n} slices")
+        bad = sorted(set(np.unique(self.masks).tolist()) - set(label_map))
+        if bad:
+            raise DatasetError(f"{name}: mask values {bad} are outside the label map {label_map}")
+
+
+class SliceDataset(Dataset):
+    """2D pairs held in memory: ``dataset[i]`` is a dict with ``image`` float32 [C,H,W] in [-1, 1],
+    ``mask`` int64 [H,W], ``subject`` (patient/volume/image id) and ``index``.
+
+    ``images`` and ``masks`` (uint8, to save memory) give the whole split at once for training loops
+    that keep the data on the device.
+    """
+
+    def __init__(self, name: str, split: str, arrays: SliceArrays, label_map: dict[int, str],
+                 channels: int, info: dict[str, Any] | None = None):
+        arrays.validate(f"{name} ({split})", label_map, channels)
+        self.name = name
+        self.split = split
+        self.label_map = dict(label_map)
+        self.channels = channels
+        self.info = dict(info or {})
+        self.images = torch.from_numpy(np.ascontiguousarray(arrays.images, dtype=np.float32))
+        self.masks = torch.from_numpy(np.ascontiguousarray(arrays.masks, dtype=np.uint8))
+        self.subject_ids: list[str] = list(dict.fromkeys(arrays.subjects))
+        lookup = {s: i for i, s in enumerate(self.subject_ids)}
+        self.subject_index = torch.tensor([lookup[s] for s in arrays.subjects], dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"{self.name}: index {index} out of range for {len(self)} slices")
+        return {
+            "image": self.images[index],
+            "mask": self.masks[index].long(),
+            "subject": self.subject_ids[int(self.subject_index[index])],
+            "index": index % len(self),
+        }
+
+    @property
+    def resolution(self) -> int:
+        return int(self.images.shape[-1])
+
+    def slices_per_subject(self) -> dict[str, int]:
+        counts = Counter(self.subject_index.tolist())
+        return {self.subject_ids[i]: counts[i] for i in range(len(self.subject_ids))}
+
+    def subject_slices(self, subject: str) -> torch.Tensor:
+        """Indices of one subject's slices, in order (a volume for 3D Dice)."""
+        return torch.nonzero(self.subject_index == self.subject_ids.index(subject)).flatten()
+
+    def class_frequencies(self) -> dict[str, float]:
+        """Fraction of all pixels that carry each label."""
+        counts = torch.bincount(self.masks.flatten().long(), minlength=len(self.label_map))
+        total = counts.sum().item()
+        return {self.label_map[i]: counts[i].item() / total for i in range(len(self.label_map))}
+
+    def summary(self) -> dict[str, Any]:
+        per_subject = self.slices_per_subject()
+        return {
+            "name": self.name,
+            "split": self.split,
+            "subjects": len(per_subject),
+            "slices": len(self),
+            "resolution": self.resolution,
+            "channels": self.channels,
+            "label_map": self.label_map,
+            "class_frequencies": self.class_frequencies(),
+        }
+
+    def __repr__(self) -> str:
+        return (f"SliceDataset({self.name!r}, split={self.split!r}, slices={len(self)}, "
+                f"subjects={len(self.subject_ids)}, resolution={self.resolution})")
