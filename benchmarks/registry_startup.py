@@ -7,13 +7,13 @@ the median wall time is reported, and the ratio to medgan-zoo's own case.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results_io import machine, write_results
 
 CASES = {
     "python (empty)": "pass",
@@ -50,16 +50,8 @@ def main() -> None:
         {"case": name, "median_s": round(t, 4), "ratio_to_medgan_zoo": round(t / ours, 2)}
         for name, t in results.items()
     ]
-    meta = {"python": platform.python_version(), "machine": platform.machine(),
-            "repeats": args.repeats}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "registry_startup.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    lines = ["| case | median (s) | ratio to medgan-zoo |", "| --- | --- | --- |"]
-    lines += [f"| {r['case']} | {r['median_s']:.3f} | {r['ratio_to_medgan_zoo']:.2f} |" for r in rows]
-    table = "\n".join(lines)
-    (args.out / "registry_startup.md").write_text(
-        f"# Registry start-up\n\n{meta}\n\n{table}\n"
-    )
+    meta = {**machine(), "repeats": args.repeats}
+    table = write_results(args.out, "registry_startup", "Registry start-up", meta, rows)
     print(table)
 
 

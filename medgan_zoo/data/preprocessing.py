@@ -9,16 +9,18 @@ import torch.nn.functional as F
 
 def percentile_scale(volume: np.ndarray, low: float, high: float) -> np.ndarray:
     """Map the ``low``/``high`` percentiles of ``volume`` to -1/1 and clip (MRI)."""
-    lo, hi = np.percentile(volume, [low, high])
+    lo, hi = (float(v) for v in np.percentile(volume, [low, high]))
     if hi <= lo:
-        return np.zeros_like(volume, dtype=np.float32) - 1.0
-    return np.clip((volume.astype(np.float32) - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.0)
+        return np.full(volume.shape, -1.0, dtype=np.float32)
+    scaled = (volume.astype(np.float32) - np.float32(lo)) * np.float32(2.0 / (hi - lo)) - 1.0
+    return np.clip(scaled, -1.0, 1.0).astype(np.float32, copy=False)
 
 
 def hu_window(volume: np.ndarray, level: float, width: float) -> np.ndarray:
     """Map the CT window [level - width/2, level + width/2] (HU) to [-1, 1] and clip."""
-    low = level - width / 2.0
-    return np.clip((volume.astype(np.float32) - low) / width * 2.0 - 1.0, -1.0, 1.0)
+    low = np.float32(level - width / 2.0)
+    scaled = (volume.astype(np.float32) - low) * np.float32(2.0 / width) - 1.0
+    return np.clip(scaled, -1.0, 1.0).astype(np.float32, copy=False)
 
 
 def resample_square(

@@ -22,7 +22,7 @@ def rng_for(seed: int, *keys: int) -> np.random.Generator:
 def grid(resolution: int, extent: float, supersample: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre coordinates (y, x) of a square ``extent`` wide, centred on 0."""
     n = resolution * supersample
-    centres = (np.arange(n) + 0.5) / n * extent - extent / 2
+    centres = ((np.arange(n) + 0.5) / n * extent - extent / 2).astype(np.float32)
     return np.meshgrid(centres, centres, indexing="ij")
 
 
@@ -41,11 +41,18 @@ def smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
 
 def ellipse(y: np.ndarray, x: np.ndarray, cy: float, cx: float, ry: float, rx: float,
             angle: float = 0.0) -> np.ndarray:
-    """Boolean inside-mask of a rotated ellipse."""
+    """Boolean inside-mask of a rotated ellipse on a :func:`grid` (evaluated in its bounding box)."""
+    out = np.zeros(y.shape, dtype=bool)
+    reach = max(ry, rx)
+    r0, r1 = np.searchsorted(y[:, 0], [cy - reach, cy + reach])
+    c0, c1 = np.searchsorted(x[0, :], [cx - reach, cx + reach])
+    if r0 >= r1 or c0 >= c1:
+        return out
     c, s = np.cos(angle), np.sin(angle)
-    dy, dx = y - cy, x - cx
+    dy, dx = y[r0:r1, c0:c1] - cy, x[r0:r1, c0:c1] - cx
     u, v = dx * c + dy * s, -dx * s + dy * c
-    return (u / rx) ** 2 + (v / ry) ** 2 <= 1.0
+    out[r0:r1, c0:c1] = (u / rx) ** 2 + (v / ry) ** 2 <= 1.0
+    return out
 
 
 def downsample(image: np.ndarray, factor: int = SUPERSAMPLE) -> np.ndarray:
@@ -96,3 +103,4 @@ class Phantom(ABC):
     def dataset(self) -> SliceDataset:
         return make_dataset(self.name, self.config, self.label_map, self.channels, [], self.build,
                             info={"phantom": True})
+

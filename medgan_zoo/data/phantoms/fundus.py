@@ -79,26 +79,19 @@ def _vessels(rng: np.random.Generator, eye: Eye) -> list[tuple[float, float, flo
     return segments
 
 
-def _draw_vessels(y: np.ndarray, x: np.ndarray, segments, extent: float) -> np.ndarray:
-    """Vessel opacity in [0, 1], drawing each segment only over its bounding window."""
-    n = y.shape[0]
-    opacity = np.zeros_like(y)
-    scale = n / extent
-    for y0, x0, y1, x1, width in segments:
-        half = width / 2
-        lo_r = max(int((min(y0, y1) - half + extent / 2) * scale) - 1, 0)
-        hi_r = min(int((max(y0, y1) + half + extent / 2) * scale) + 2, n)
-        lo_c = max(int((min(x0, x1) - half + extent / 2) * scale) - 1, 0)
-        hi_c = min(int((max(x0, x1) + half + extent / 2) * scale) + 2, n)
-        if lo_r >= hi_r or lo_c >= hi_c:
-            continue
-        py, px = y[lo_r:hi_r, lo_c:hi_c], x[lo_r:hi_r, lo_c:hi_c]
-        dy, dx = y1 - y0, x1 - x0
-        t = np.clip(((py - y0) * dy + (px - x0) * dx) / (dy * dy + dx * dx + 1e-12), 0, 1)
-        dist = np.hypot(py - (y0 + t * dy), px - (x0 + t * dx))
-        alpha = np.clip(1.0 - dist / half, 0, 1) ** 0.5 * min(1.0, width / 0.03)
-        np.maximum(opacity[lo_r:hi_r, lo_c:hi_c], alpha, out=opacity[lo_r:hi_r, lo_c:hi_c])
-    return opacity
+def _draw_vessels(size: int, segments, extent: float) -> np.ndarray:
+    """Vessel opacity in [0, 1] on a ``size`` square canvas; thin vessels are fainter."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(canvas)
+    scale = size / extent
+    for y0, x0, y1, x1, width in sorted(segments, key=lambda s: s[4]):  # thick ones drawn last
+        points = [((x0 + extent / 2) * scale, (y0 + extent / 2) * scale),
+                  ((x1 + extent / 2) * scale, (y1 + extent / 2) * scale)]
+        shade = int(255 * min(1.0, width / 0.03))
+        draw.line(points, fill=shade, width=max(1, round(width * scale)), joint="curve")
+    return np.asarray(canvas, dtype=np.float64) / 255.0
 
 
 class FundusPhantom(Phantom):
@@ -143,7 +136,7 @@ class FundusPhantom(Phantom):
         cup = np.clip(1 - np.sqrt(((y - cy) / (ry * 0.45)) ** 2 + ((x - cx + eye.side * rx * 0.15) / (rx * 0.45)) ** 2), 0, 1)
         rgb = rgb + 0.25 * cup * (1 - rgb)
 
-        opacity = _draw_vessels(y, x, _vessels(rng, eye), extent)
+        opacity = _draw_vessels(n, _vessels(rng, eye), extent)
         rgb = rgb * (1 - 0.8 * opacity) + _VESSEL[:, None, None] * light * 0.8 * opacity
         rgb = np.clip(rgb + rng.normal(0, 0.01, rgb.shape), 0, 1) * fov
 

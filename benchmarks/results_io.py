@@ -1,0 +1,27 @@
+"""Writing a benchmark's rows as JSON and a Markdown table (shared by the scripts here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+
+
+def write_results(out: Path, name: str, title: str, meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """Write ``out/name.json`` and ``out/name.md``; return the Markdown table."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    for row in rows:
+        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()]
+        lines.append("| " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    (out / f"{name}.md").write_text(f"# {title}\n\n{meta}\n\n{table}\n")
+    return table
