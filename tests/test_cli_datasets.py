@@ -48,10 +48,15 @@ def test_datasets_show_real_data(runner, write_idrid):
     assert json.loads(result.output)["slices_per_subject"] == {"IDRiD_55": 1}
 
 
-def test_datasets_preview_writes_a_grid(runner, tmp_path):
+@pytest.mark.parametrize(("name", "settings"), [
+    ("acdc-phantom", ["--set", "train_subjects=1"]),
+    ("sliver07-phantom", ["--set", "volumes=2", "--set", "test_volumes=[2]", "--set", "slices_per_volume=8"]),
+    ("idrid-phantom", ["--set", "train_images=4"]),
+])
+def test_datasets_preview_writes_a_grid(runner, tmp_path, name, settings):
     out = tmp_path / "grid.png"
-    result = runner.invoke(cli, ["datasets", "preview", "idrid-phantom", "--resolution", "32", "-n", "4",
-                                 "--columns", "2", "--set", "train_images=4", "--out", str(out)])
+    result = runner.invoke(cli, ["datasets", "preview", name, "--resolution", "32", "-n", "4",
+                                 "--columns", "2", *settings, "--out", str(out)])
     assert result.exit_code == 0, result.output
     with Image.open(out) as image:
         # 2 columns of [image | overlay] tiles, 2 rows, 2 px gutters
