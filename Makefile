@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGIN_DIRS))
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/medgan-zoo plugins
+	$(BIN)/medgan-zoo demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,19 +1,47 @@
 """medgan-zoo: train, compare, share and evaluate GANs for medical images with their masks.
 
-Importing this package is light: torch and the heavy libraries are imported where they are used.
+Importing this package is light: torch and the heavy libraries are imported where they are used
+(``train``, ``load``, ``GanModel`` and ``Samples`` are resolved on first access).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import ConfigError, MedganZooError, PluginError, UnknownNameError
-from .factory import create_loss, load_dataset
+from .factory import create_gan, create_loss, load_dataset
 from .hookspecs import hookimpl
 from .registry import Problem, Registry, get_registry, reset_registry, use_registry
 from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
+
+if TYPE_CHECKING:
+    from .model import GanModel, load
+    from .sampling import Samples
+    from .training.engine import train
+
+_LAZY = {
+    "train": ("medgan_zoo.training.engine", "train"),
+    "load": ("medgan_zoo.model", "load"),
+    "GanModel": ("medgan_zoo.model", "GanModel"),
+    "Samples": ("medgan_zoo.sampling", "Samples"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'medgan_zoo' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
     "ConfigError",
     "DatasetSpec",
+    "GanModel",
     "GanSpec",
     "LossSpec",
     "MedganZooError",
@@ -22,11 +50,15 @@ __all__ = [
     "PluginError",
     "Problem",
     "Registry",
+    "Samples",
     "UnknownNameError",
+    "create_gan",
     "create_loss",
     "get_registry",
     "hookimpl",
+    "load",
     "load_dataset",
     "reset_registry",
+    "train",
     "use_registry",
 ]

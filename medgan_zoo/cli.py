@@ -208,6 +208,113 @@ def datasets_preview(name: str, data_root: Path | None, split: str, resolution: 
     click.echo(f"wrote {out} ({len(picks)} slices of {name} {split})")
 
 
+def _train_config(gan: str, dataset: str, config_file: Path | None, flags: dict[str, Any],
+                  settings: tuple[str, ...]) -> dict[str, Any]:
+    """Merge a YAML file, command-line flags and --set pairs (later wins) into TrainConfig fields.
+
+    ``--set key=v`` sets a GAN config field; ``dataset.key=v`` a dataset field; ``train.key=v`` a
+    training setting (seed, log_every, ...)."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(config_file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise MedganZooError(f"{config_file} is not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise MedganZooError(f"{config_file} must hold a mapping of training settings")
+        values.update(loaded)
+    values["gan"], values["dataset"] = gan, dataset
+    gan_config = dict(values.pop("gan_config", None) or {})
+    dataset_config = dict(values.pop("dataset_config", None) or {})
+    for key, value in flags.items():
+        if value is None:
+            continue
+        if key == "batch_size":
+            gan_config["batch_size"] = value
+        else:
+            values[key] = value
+    for key, value in _parse_settings(settings).items():
+        if key.startswith("dataset."):
+            dataset_config[key.removeprefix("dataset.")] = value
+        elif key.startswith("train."):
+            values[key.removeprefix("train.")] = value
+        else:
+            gan_config[key] = value
+    values["gan_config"], values["dataset_config"] = gan_config, dataset_config
+    return values
+
+
+@cli.command("train")
+@click.argument("gan")
+@click.option("--dataset", required=True, help="Dataset name, e.g. acdc or acdc-phantom.")
+@_data_root
+@click.option("--resolution", type=int, help="Training resolution (default 64).")
+@click.option("--steps", type=int, help="Generator updates (default 2000).")
+@click.option("--batch-size", type=int, help="Real images per step.")
+@click.option("--seed", type=int, help="Seed of the whole run (default 0).")
+@click.option("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file of training settings (TrainConfig fields, gan_config, dataset_config).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="GAN config field; dataset.KEY or train.KEY for the others (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Run folder.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+def train_command(gan: str, dataset: str, data_root: Path | None, resolution: int | None, steps: int | None,
+                  batch_size: int | None, seed: int | None, device: str | None, config_file: Path | None,
+                  settings: tuple[str, ...], out: Path, resume: bool) -> None:
+    """Train GAN on a dataset; the run folder ends up loadable by `medgan-zoo sample`."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+    from .specs import describe_validation_error
+    from .training.config import TrainConfig
+    from .training.engine import Trainer
+
+    flags = {"data_root": data_root, "resolution": resolution, "steps": steps, "batch_size": batch_size,
+             "seed": seed, "device": device}
+    values = _train_config(gan, dataset, config_file, flags, settings)
+    try:
+        config = TrainConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid training settings: {describe_validation_error(exc, list(TrainConfig.model_fields))}") from None
+    result = Trainer(config, out, resume).run()
+    click.echo(f"trained {gan} on {dataset} for {result.steps} steps in {result.seconds:.0f} s "
+               f"({result.images_per_second:.0f} images/s); model in {out}")
+
+
+@cli.command("sample")
+@click.argument("model")
+@click.option("-n", "count", type=int, required=True, help="Number of image + mask pairs.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--format", "fmt", type=click.Choice(["png", "npz", "nifti"]), default="png", show_default=True)
+@click.option("--seed", type=int, help="Seed (default: random, recorded in samples.json).")
+@click.option("--batch-size", type=int, help="Samples per forward pass (results do not depend on it).")
+@click.option("--device", help="cpu, cuda ... (default: cpu).")
+def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None, batch_size: int | None,
+                   device: str | None) -> None:
+    """Generate N pairs from MODEL (a run or model folder) and write them to --out as they come."""
+    from .model import load
+
+    if count <= 0:
+        raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
+    loaded = load(model, device=device)
+    loaded.sample_to(out, count, format=fmt, seed=seed, batch_size=batch_size)
+    click.echo(f"wrote {count} samples of {loaded.info.gan} ({loaded.info.dataset}) to {out} as {fmt}")
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder (default: a new one under ./runs).")
+@click.option("--steps", type=int, help="Training steps (default: the demo's ~5-minute CPU budget).")
+def demo_command(out: Path | None, steps: int | None) -> None:
+    """The main job on the embedded default: train a GAN on acdc-phantom, sample, report."""
+    from .demo import run_demo
+
+    folder = run_demo(out=out, steps=steps)
+    click.echo(f"demo finished: {folder} (report.md, samples.png, the model)")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="medgan-zoo")

@@ -10,6 +10,7 @@ from .registry import get_registry
 
 if TYPE_CHECKING:
     from .data.slices import SliceDataset
+    from .gans.base import GAN
 
 
 def create_loss(name: str, **config: Any) -> Any:
@@ -36,3 +37,20 @@ def load_dataset(name: str, data_root: str | Path | None = None, split: str = "t
             raise ConfigError(f"{spec.label} is generated, not read from disk: it takes no data_root")
         values["data_root"] = data_root
     return spec.create(values)
+
+
+def create_gan(name: str, *, with_discriminator: bool = True, **config: Any) -> GAN:
+    """A GAN plugin object by name, e.g. ``create_gan("wgan-gp", resolution=128, lr=1e-4)``.
+
+    ``with_discriminator=False`` builds only what sampling needs. Unknown names suggest the
+    closest; invalid or unknown config keys raise a :class:`~medgan_zoo.errors.ConfigError`.
+    """
+    from .gans.config import GanConfig
+
+    spec = get_registry().gans[name]
+    cfg = spec.make_config(config)
+    if not isinstance(cfg, GanConfig):
+        raise ConfigError(f"{spec.label}: its config model must subclass medgan_zoo.gans.config.GanConfig")
+    if cfg.resolution not in spec.resolutions:
+        raise ConfigError(f"{spec.label} supports resolutions {list(spec.resolutions)}, not {cfg.resolution}")
+    return spec.resolve_factory()(cfg, with_discriminator=with_discriminator)

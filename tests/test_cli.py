@@ -109,7 +109,7 @@ def test_plugins_show_json(runner):
     ("args", "message"),
     [
         (["plugins", "show", "loss", "hing"], "unknown loss 'hing'; did you mean 'hinge'"),
-        (["plugins", "show", "gan", "dcgan"], "unknown gan 'dcgan'"),
+        (["plugins", "show", "gan", "stylegan9"], "unknown gan 'stylegan9'"),
         (["plugins", "show", "lost", "hinge"], "unknown plugin kind 'lost'"),
         (["plugins", "show", "gan", "twin"], "medgan-zoo-a 1.0 and medgan-zoo-b 2.0"),
     ],

@@ -1,0 +1,138 @@
+"""The contract between a GAN plugin, the training engine and the sampling API.
+
+A GAN plugin's factory returns a :class:`GAN`: a module holding a ``generator`` (and, for training,
+a ``discriminator``) that knows how to turn latent vectors into image + mask pairs
+(:meth:`GAN.generate`, :meth:`GAN.to_pairs`), which optimisers it wants, and how to take one
+training step given a :class:`StepContext` from the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .config import GanConfig
+
+
+@dataclass
+class StepContext:
+    """What the engine hands a GAN's :meth:`GAN.train_step`.
+
+    ``batch()`` draws the next batch of real training pairs (joint tensor [B, C+K, H, W], already
+    augmented and on the device); ``randn`` draws from the engine's seeded generator, so a resumed
+    run repeats the same numbers; ``autocast()`` is bf16 autocast on GPU and a no-op on CPU;
+    ``diffaugment`` is the differentiable augmentation to apply to every discriminator input.
+    """
+
+    batch: Callable[[], Tensor]
+    rng: torch.Generator
+    device: torch.device
+    autocast: Callable[[], contextlib.AbstractContextManager]
+    diffaugment: Callable[[Tensor], Tensor]
+    step: int = 0
+
+    def randn(self, *shape: int) -> Tensor:
+        return torch.randn(*shape, generator=self.rng, device=self.device)
+
+
+class GAN(nn.Module):
+    """Base class of every GAN plugin object.
+
+    Subclasses build ``self.generator`` and, when ``with_discriminator``, ``self.discriminator``
+    in ``__init__``, and implement :meth:`generate`, :meth:`configure_optimizers` and
+    :meth:`train_step`. Unconditional GANs generate image channels followed by one-hot mask
+    channels; conditional ones (SPADE) override :meth:`generate` to take masks.
+    """
+
+    conditional: bool = False
+    #: Samples per generator forward pass when sampling (fixed, so results never depend on the
+    #: caller's batch size); plugins with large generators may lower it.
+    sampling_block: int = 32
+
+    def __init__(self, config: GanConfig, with_discriminator: bool = True):
+        super().__init__()
+        self.config = config
+        self.with_discriminator = with_discriminator
+        self.generator: nn.Module
+        self.discriminator: nn.Module | None = None
+        self.generator_ema: nn.Module | None = None
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # -- generation ---------------------------------------------------------------------------
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def output_channels(self) -> int:
+        return self.config.image_channels + self.config.num_classes
+
+    def sampling_generator(self) -> nn.Module:
+        """The generator to sample from: the EMA copy when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def generate(self, z: Tensor, generator: nn.Module | None = None, **options: Any) -> Tensor:
+        """Raw generator output [N, C+K, H, W] in [-1, 1] for latent vectors ``z`` [N, latent]."""
+        if options:
+            raise TypeError(f"{type(self).__name__} takes no sampling options, got {sorted(options)}")
+        return (generator or self.generator)(z)
+
+    def to_pairs(self, output: Tensor) -> tuple[Tensor, Tensor]:
+        """Split a joint output into images [N,C,H,W] in [-1, 1] and masks uint8 [N,H,W] (argmax)."""
+        c = self.config.image_channels
+        images = output[:, :c].float().clamp(-1, 1)
+        if self.config.num_classes == 0:
+            masks = torch.zeros((output.shape[0], *output.shape[2:]), dtype=torch.uint8,
+                                device=output.device)
+        else:
+            masks = output[:, c:].argmax(dim=1).to(torch.uint8)
+        return images, masks
+
+    # -- training -----------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Create ``self.optimizers`` (names are checkpoint keys)."""
+        raise NotImplementedError
+
+    def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
+        """One optimiser step of the generator (and its discriminator steps); returns detached
+        scalar tensors to log. Must not synchronise with the host (no ``.item()``)."""
+        raise NotImplementedError
+
+    def enable_ema(self) -> None:
+        if self.config.ema and self.generator_ema is None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        if self.generator_ema is None:
+            return
+        ema_params = list(self.generator_ema.parameters())
+        params = list(self.generator.parameters())
+        torch._foreach_lerp_(ema_params, params, 1.0 - self.config.ema_decay)
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
+
+    def networks(self) -> Iterator[tuple[str, nn.Module]]:
+        """(name, module) of every network, for checkpoints: generator, generator_ema, discriminator."""
+        yield "generator", self.generator
+        if self.generator_ema is not None:
+            yield "generator_ema", self.generator_ema
+        if self.discriminator is not None:
+            yield "discriminator", self.discriminator
+
+
+def joint_from_pairs(images: Tensor, masks: Tensor, num_classes: int) -> Tensor:
+    """Images [N,C,H,W] in [-1, 1] and integer masks [N,H,W] -> joint [N, C+K, H, W], masks as
+    one-hot channels scaled to {-1, 1} like the images (paper section 3.6)."""
+    if num_classes == 0:
+        return images
+    one_hot = torch.nn.functional.one_hot(masks.long(), num_classes).permute(0, 3, 1, 2)
+    return torch.cat([images, one_hot.to(images.dtype) * 2 - 1], dim=1)

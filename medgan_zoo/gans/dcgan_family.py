@@ -1,0 +1,143 @@
+"""DCGAN, LSGAN, WGAN, WGAN-GP and HingeGAN: one backbone, the loss swapped (paper section 3.2)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..losses.adversarial import HingeLoss, LeastSquaresLoss, MinimaxLoss, WassersteinLoss
+from ..losses.base import AdversarialLoss
+from ..losses.configs import GradientPenaltyConfig, LeastSquaresConfig, MinimaxConfig
+from ..losses.regularizers import GradientPenalty
+from .backbone import Discriminator, Generator, initialise
+from .base import GAN, StepContext
+from .dcgan_configs import (
+    DcganConfig,
+    DcganFamilyConfig,
+    HingeganConfig,
+    LsganConfig,
+    WganConfig,
+    WganGpConfig,
+)
+
+
+class DcganFamilyGAN(GAN):
+    """The shared training step: ``n_critic`` discriminator updates, then one generator update."""
+
+    def __init__(self, config: DcganFamilyConfig, loss: AdversarialLoss,
+                 penalty: GradientPenalty | None = None, clip_value: float | None = None,
+                 with_discriminator: bool = True):
+        super().__init__(config, with_discriminator)
+        self.loss, self.penalty, self.clip_value = loss, penalty, clip_value
+        self.generator = Generator(config, self.output_channels)
+        initialise(self.generator, config.init, config.init_gain)
+        if with_discriminator:
+            self.discriminator = Discriminator(config, self.output_channels)
+            initialise(self.discriminator, config.init, config.init_gain)
+        self.enable_ema()
+        self._vgg = None
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        fused = {"fused": True} if next(self.generator.parameters()).is_cuda else {}
+
+        def make(params, lr):
+            if c.optimizer == "rmsprop":
+                return torch.optim.RMSprop(params, lr=lr)
+            return torch.optim.Adam(params, lr=lr, betas=c.betas, **fused)
+
+        assert self.discriminator is not None, "training needs the discriminator"
+        self.optimizers = {"generator": make(self.generator.parameters(), c.lr),
+                           "discriminator": make(self.discriminator.parameters(), c.lr_d or c.lr)}
+        return self.optimizers
+
+    def _vgg_features(self):
+        if self._vgg is None:
+            from .vgg import VggFeatures, find_vgg_weights
+
+            device = next(self.generator.parameters()).device
+            self._vgg = VggFeatures(find_vgg_weights(self.config.vgg_weights)).to(device)
+        return self._vgg
+
+    def prepare_training(self) -> None:
+        """Fail before the first step when a knob needs something missing (VGG weights)."""
+        if self.config.vgg_weight > 0:
+            self._vgg_features()
+
+    def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
+        c = self.config
+        G, D = self.generator, self.discriminator
+        assert D is not None
+        opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
+        n = c.batch_size
+        logs: dict[str, Tensor] = {}
+
+        D.requires_grad_(True)
+        for i in range(c.n_critic):
+            real = ctx.batch()
+            with torch.no_grad(), ctx.autocast():
+                fake = G(ctx.randn(n, c.latent_dim))
+            with ctx.autocast():
+                loss_d = self.loss.discriminator_loss(D(ctx.diffaugment(real)), D(ctx.diffaugment(fake)))
+                if self.penalty is not None:
+                    gp = self.penalty(D, real, fake.to(real.dtype), generator=ctx.rng)
+                    loss_d = loss_d + gp
+                    logs["gp"] = gp.detach()
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            if self.clip_value is not None:
+                with torch.no_grad():
+                    torch._foreach_clamp_min_(list(D.parameters()), -self.clip_value)
+                    torch._foreach_clamp_max_(list(D.parameters()), self.clip_value)
+        logs["loss_d"] = loss_d.detach()
+
+        D.requires_grad_(False)  # the generator step needs no discriminator gradients
+        with ctx.autocast():
+            fake = G(ctx.randn(n, c.latent_dim))
+            logits, features = D(ctx.diffaugment(fake), features=True)
+            loss_g = self.loss.generator_loss(logits)
+            if c.feature_matching_weight > 0:
+                with torch.no_grad():
+                    _, real_features = D(ctx.diffaugment(real), features=True)
+                fm = (real_features.float().mean(0) - features.float().mean(0)).pow(2).mean()
+                loss_g = loss_g + c.feature_matching_weight * fm
+                logs["feature_matching"] = fm.detach()
+            if c.vgg_weight > 0:
+                vgg = self._vgg_features().distance(real[:, :c.image_channels], fake[:, :c.image_channels])
+                loss_g = loss_g + c.vgg_weight * vgg
+                logs["vgg"] = vgg.detach()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        logs["loss_g"] = loss_g.detach()
+        return logs
+
+
+def _real_label(config: DcganConfig | LsganConfig) -> float:
+    return 1.0 - config.label_smoothing
+
+
+def create_dcgan(config: DcganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
+    loss = MinimaxLoss(MinimaxConfig(real_label=_real_label(config)))
+    return DcganFamilyGAN(config, loss, with_discriminator=with_discriminator)
+
+
+def create_lsgan(config: LsganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
+    loss = LeastSquaresLoss(LeastSquaresConfig(real_label=_real_label(config)))
+    return DcganFamilyGAN(config, loss, with_discriminator=with_discriminator)
+
+
+def create_wgan(config: WganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
+    return DcganFamilyGAN(config, WassersteinLoss(), clip_value=config.clip_value,
+                          with_discriminator=with_discriminator)
+
+
+def create_wgan_gp(config: WganGpConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
+    penalty = GradientPenalty(GradientPenaltyConfig(weight=config.gp_weight))
+    return DcganFamilyGAN(config, WassersteinLoss(), penalty=penalty,
+                          with_discriminator=with_discriminator)
+
+
+def create_hingegan(config: HingeganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
+    return DcganFamilyGAN(config, HingeLoss(), with_discriminator=with_discriminator)

@@ -1,0 +1,243 @@
+"""A trained generator you can sample from, save and load: the object ``medgan_zoo.load`` returns.
+
+A saved model is a folder: ``config.json`` (which GAN, from which plugin version, its full config,
+the dataset and label map), ``model.safetensors`` (the generator, and its EMA copy where trained
+with one) and a ``README.md`` model card. Loading is strict and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._version import __version__
+from .errors import MedganZooError
+from .sampling import Samples, batches, latents, new_seed, write_manifest, write_samples
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
+FORMAT = "medgan-zoo/model/1"
+
+
+class ModelLoadError(MedganZooError):
+    """A model folder that is missing, corrupt, or names a GAN that is not installed."""
+
+
+class ModelInfo(BaseModel):
+    """The contents of ``config.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = FORMAT
+    gan: str
+    plugin_distribution: str
+    plugin_version: str
+    gan_config: dict[str, Any]
+    dataset: str
+    label_map: dict[int, str]
+    resolution: int
+    image_channels: int
+    medgan_zoo_version: str = __version__
+    training: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class GanModel:
+    """A generator with its metadata. ``sample`` returns image + mask pairs on the CPU."""
+
+    def __init__(self, gan, info: ModelInfo, device: str | torch.device | None = None):
+        self.gan = gan
+        self.info = info
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.gan.to(self.device)
+
+    def __repr__(self) -> str:
+        return (f"GanModel({self.info.gan!r} on {self.info.dataset!r}, {self.info.resolution}x"
+                f"{self.info.resolution}, {len(self.info.label_map)} classes)")
+
+    @property
+    def label_map(self) -> dict[int, str]:
+        return self.info.label_map
+
+    @torch.no_grad()
+    def _generate(self, seed: int, start: int, count: int, device: torch.device, **options: Any):
+        """Samples start..start+count-1, computed in fixed blocks of ``gan.sampling_block``.
+
+        Every forward pass holds exactly one block (padded with the following samples' latents),
+        so sample i always meets the same companions at the same position: the numbers do not
+        depend on ``n`` or ``batch_size`` even where convolution kernels are batch-size sensitive.
+        """
+        block = self.gan.sampling_block
+        generator = self.gan.sampling_generator()
+        images, masks = [], []
+        first, last = start // block, (start + count - 1) // block
+        for b in range(first, last + 1):
+            z = latents(seed, b * block, block, self.gan.latent_dim).to(device)
+            output = self.gan.generate(z, generator=generator, **options)
+            lo, hi = max(start - b * block, 0), min(start + count - b * block, block)
+            pair = self.gan.to_pairs(output[lo:hi])
+            images.append(pair[0].cpu())
+            masks.append(pair[1].cpu())
+        return torch.cat(images), torch.cat(masks)
+
+    def _prepare(self, n: int, seed: int | None, batch_size: int | None, device) -> tuple[int, int, torch.device]:
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise ValueError(f"n must be a positive number of samples, got {n!r}")
+        if batch_size is not None and batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        device = torch.device(device) if device is not None else self.device
+        self.gan.to(device)
+        self.gan.sampling_generator().eval()
+        block = self.gan.sampling_block
+        chunk = -(-(batch_size or 256) // block) * block  # whole blocks, so none is computed twice
+        return (new_seed() if seed is None else seed), chunk, device
+
+    def sample(self, n: int, *, seed: int | None = None, batch_size: int | None = None,
+               device: str | torch.device | None = None, **options: Any) -> Samples:
+        """``n`` generated pairs in memory. Sample ``i`` depends only on (seed, i): not on ``n``,
+        ``batch_size`` (how many are generated at a time) or earlier calls."""
+        seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        parts = [self._generate(seed, start, count, device, **options) for start, count in batches(n, chunk)]
+        return Samples(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), seed,
+                       dict(self.label_map))
+
+    def sample_to(self, out: str | Path, n: int, *, format: str = "png", seed: int | None = None,
+                  batch_size: int | None = None, device: str | torch.device | None = None,
+                  **options: Any) -> Path:
+        """Stream ``n`` samples to ``out`` ``batch_size`` at a time (memory stays one batch)."""
+        from .sampling import check_format
+
+        check_format(format)
+        seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        out = Path(out)
+        for start, count in batches(n, chunk):
+            images, masks = self._generate(seed, start, count, device, **options)
+            write_samples(out, Samples(images, masks, seed, dict(self.label_map)), format, start)
+        write_manifest(out, {"model": self.info.gan, "dataset": self.info.dataset, "n": n, "seed": seed,
+                             "format": format, "label_map": self.label_map,
+                             "resolution": self.info.resolution, "options": options})
+        return out
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = {}
+        for name, module in self.gan.networks():
+            if name == "discriminator":
+                continue
+            for key, value in module.state_dict().items():
+                tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
+        return tensors
+
+    def save_pretrained(self, directory: str | Path, sample_grid: bool = True) -> Path:
+        """Write a Hub-ready folder: config.json, model.safetensors, README.md (+ samples.png)."""
+        from safetensors.torch import save_file
+
+        from .modelcard import write_model_card
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        _atomic_write(directory / WEIGHTS_FILE,
+                      lambda p: save_file(self.state_tensors(), str(p), metadata={"format": FORMAT}))
+        _atomic_write(directory / CONFIG_FILE,
+                      lambda p: p.write_text(self.info.model_dump_json(indent=2)))
+        grid = None
+        if sample_grid:
+            from .data.preview import save_grid
+
+            grid = directory / "samples.png"
+            save_grid(self.sample(16, seed=0).grid(16, 4), grid)
+        write_model_card(directory / CARD_FILE, self.info, grid.name if grid else None)
+        return directory
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, device: str | torch.device | None = None) -> GanModel:
+        """Load a saved model folder strictly: every tensor must match the GAN's generator."""
+        from .factory import create_gan
+        from .registry import get_registry
+
+        folder = Path(folder).expanduser()
+        config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        for path in (config_path, weights_path):
+            if not path.is_file():
+                raise ModelLoadError(f"{folder} is not a model folder: {path.name} is missing")
+        try:
+            info = ModelInfo.model_validate_json(config_path.read_text())
+        except (ValidationError, ValueError) as exc:
+            raise ModelLoadError(f"{config_path} is not a medgan-zoo model config: {exc}") from None
+        if info.gan not in get_registry().gans:
+            raise ModelLoadError(
+                f"{config_path} needs the GAN {info.gan!r} from {info.plugin_distribution} "
+                f"{info.plugin_version}, which is not installed: pip install {info.plugin_distribution}"
+            )
+        gan = create_gan(info.gan, with_discriminator=False, **info.gan_config)
+        try:
+            from safetensors.torch import load_file
+
+            tensors = load_file(str(weights_path))
+        except Exception as exc:
+            raise ModelLoadError(f"cannot read {weights_path}: {type(exc).__name__}: {exc}") from None
+        load_networks(gan, tensors, weights_path, skip=("discriminator",))
+        return cls(gan, info, device)
+
+
+def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, skip: tuple[str, ...] = ()) -> None:
+    """Load ``name.key`` tensors into the GAN's networks, strictly (missing or extra is an error)."""
+    networks = {name: module for name, module in gan.networks() if name not in skip}
+    unknown = sorted({k.split(".", 1)[0] for k in tensors} - set(networks) - set(skip))
+    if unknown:
+        raise ModelLoadError(f"{source}: unexpected tensors for {unknown}")
+    for name, module in networks.items():
+        prefix = f"{name}."
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            raise ModelLoadError(f"{source}: the {name} weights do not match {gan.config.__class__.__name__}: "
+                                 f"{' '.join(first[:3])}") from None
+
+
+def load(source: str | Path, device: str | torch.device | None = None) -> GanModel:
+    """A model from a folder (``local-dir:PATH`` or an existing path) written by ``train`` or
+    ``save_pretrained``."""
+    text = str(source)
+    path = Path(text.removeprefix("local-dir:")).expanduser()
+    if path.is_dir():
+        return GanModel.from_folder(path, device)
+    raise ModelLoadError(
+        f"{text!r} is not a model folder (expected a directory holding {CONFIG_FILE} and {WEIGHTS_FILE}, "
+        "as written by `medgan-zoo train` or `save_pretrained`)"
+    )
+
+
+def info_for(gan_name: str, gan, dataset, training: dict[str, Any] | None = None) -> ModelInfo:
+    """Metadata of a GAN trained on ``dataset`` (a SliceDataset)."""
+    from .registry import get_registry
+
+    spec = get_registry().gans[gan_name]
+    origin = spec.origin
+    return ModelInfo(
+        gan=gan_name,
+        plugin_distribution=origin.distribution if origin else "unknown",
+        plugin_version=origin.version if origin else "unknown",
+        gan_config=json.loads(gan.config.model_dump_json()),
+        dataset=dataset.name,
+        label_map=dataset.label_map,
+        resolution=gan.config.resolution,
+        image_channels=gan.config.image_channels,
+        training=training or {},
+    )

@@ -1,0 +1,86 @@
+"""Training checkpoints: networks, optimiser states, RNG states and the step, in ONE safetensors
+file (the non-tensor state as JSON metadata), written atomically. No pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import MedganZooError
+
+CHECKPOINT = "last.safetensors"
+
+
+def _flatten_optimizer(name: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> dict:
+    state = optimizer.state_dict()
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, entries in state["state"].items():
+        for key, value in entries.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{name}.{pid}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    return {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _restore_optimizer(name: str, optimizer: torch.optim.Optimizer, meta: dict,
+                       tensors: dict[str, torch.Tensor]) -> None:
+    prefix = f"optim.{name}."
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            pid, field = key[len(prefix):].split(".", 1)
+            state.setdefault(int(pid), {})[field] = value
+    for pid, entries in meta["scalars"].items():
+        state.setdefault(int(pid), {}).update(entries)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(path: Path, gan, step: int, rng: torch.Generator, extra: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in gan.networks():
+        for key, value in module.state_dict().items():
+            tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
+    optimizers = {name: _flatten_optimizer(name, opt, tensors) for name, opt in gan.optimizers.items()}
+    tensors["rng.engine"] = rng.get_state().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state().contiguous()
+    meta = {"step": step, "optimizers": optimizers, **extra}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        save_file(tensors, str(tmp), metadata={"medgan_zoo_checkpoint": json.dumps(meta, default=str)})
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = json.loads((handle.metadata() or {})["medgan_zoo_checkpoint"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as exc:
+        raise MedganZooError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+    return tensors, meta
+
+
+def restore_checkpoint(tensors: dict[str, torch.Tensor], meta: dict[str, Any], gan, rng: torch.Generator,
+                       source: Path) -> int:
+    """Load networks, optimisers and RNG states; returns the step the checkpoint was taken at."""
+    from ..model import load_networks
+
+    networks = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "rng."))}
+    load_networks(gan, networks, source)
+    for name, optimizer in gan.optimizers.items():
+        _restore_optimizer(name, optimizer, meta["optimizers"][name], tensors)
+    rng.set_state(tensors["rng.engine"])
+    torch.set_rng_state(tensors["rng.torch"])
+    return int(meta["step"])

@@ -1,0 +1,39 @@
+"""Everything a training run needs, validated and recorded in the run's config.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainConfig(BaseModel):
+    """A training run: which GAN on which data, for how long, and how it reports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gan: str = Field(description="Registered GAN name, e.g. 'dcgan'.")
+    dataset: str = Field(description="Registered dataset name, e.g. 'acdc-phantom'.")
+    data_root: Path | None = Field(default=None, description="Folder of a real data set.")
+    resolution: int = Field(default=64, description="Training resolution (the GAN must support it).")
+    steps: int = Field(default=2000, ge=1, description="Generator updates.")
+    seed: int = Field(default=0, ge=0, description="Seeds initialisation, batches, noise and augmentation.")
+    gan_config: dict[str, Any] = Field(default_factory=dict, description="GAN config fields (Table 1 knobs).")
+    dataset_config: dict[str, Any] = Field(default_factory=dict, description="Dataset config fields.")
+    device: str | None = Field(default=None, description="'cpu', 'cuda', 'cuda:1'...; None: CUDA when available.")
+    log_every: int = Field(default=50, ge=1, description="Steps between metrics rows (and host syncs).")
+    check_every: int = Field(default=50, ge=1, description="Steps between NaN/divergence checks.")
+    sample_every: int = Field(default=500, ge=1, description="Steps between sample grids.")
+    checkpoint_every: int = Field(default=500, ge=1, description="Steps between checkpoints.")
+    divergence_threshold: float = Field(default=1e5, gt=0, description="|loss| above this counts as divergence.")
+    tensorboard: bool = Field(default=False, description="Also log to TensorBoard (needs the tensorboard package).")
+    compile: bool = Field(default=False, description="torch.compile the networks (GPU runs).")
+    progress: bool = Field(default=True, description="Show a progress bar.")
+
+
+
+#: Fields a resumed run may change without changing what it computes.
+RESUMABLE_CHANGES = frozenset(
+    {"steps", "log_every", "sample_every", "checkpoint_every", "progress", "tensorboard", "device", "data_root"}
+)

@@ -1,0 +1,357 @@
+"""One training loop for every GAN plugin.
+
+The whole training split lives on the device as one joint tensor; batches, noise and augmentation
+draw from one seeded generator whose state is checkpointed, so ``resume`` continues the same
+schedule (bit for bit on the CPU). Losses stay on the device and are read back only every
+``log_every``/``check_every`` steps. Checkpoints are written only after a passing finite check, so
+the last one is always good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import MedganZooError
+from ..gans.base import GAN, StepContext, joint_from_pairs
+from .checkpoint import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
+from .config import RESUMABLE_CHANGES, TrainConfig
+
+RUN_CONFIG = "train.json"
+METRICS = "metrics.csv"
+
+
+class DivergenceError(MedganZooError):
+    """Losses became NaN/inf or exploded; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(MedganZooError):
+    """Ctrl-C during training; a checkpoint was written and the run can be resumed."""
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    seconds: float
+    images_per_second: float
+    last_metrics: dict[str, float] = field(default_factory=dict)
+
+    def load(self):
+        from ..model import load
+
+        return load(self.out)
+
+
+def _device(name: str | None) -> torch.device:
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out: Path, resume: bool = False):
+        self.config, self.out, self.resume = config, Path(out), resume
+        self.device = _device(config.device)
+        self.cuda = self.device.type == "cuda"
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def _check_resume(self) -> dict[str, Any] | None:
+        run_file = self.out / RUN_CONFIG
+        checkpoint = self.out / "checkpoints" / CHECKPOINT
+        if not self.resume:
+            if checkpoint.exists():
+                raise MedganZooError(f"{self.out} already holds a run (checkpoints/{CHECKPOINT}); "
+                                     "pass --resume to continue it or choose another --out")
+            return None
+        if not checkpoint.exists() or not run_file.exists():
+            raise MedganZooError(f"nothing to resume in {self.out}: no checkpoints/{CHECKPOINT}")
+        before = TrainConfig.model_validate_json(run_file.read_text())
+        changed = [k for k in TrainConfig.model_fields
+                   if k not in RESUMABLE_CHANGES and getattr(before, k) != getattr(self.config, k)]
+        if changed:
+            raise MedganZooError(f"cannot resume {self.out} with a different {', '.join(changed)} "
+                                 f"(the run was started with {', '.join(f'{k}={getattr(before, k)!r}' for k in changed)})")
+        return json.loads(run_file.read_text())
+
+    def setup(self) -> None:
+        from ..factory import create_gan, load_dataset
+
+        c = self.config
+        self._check_resume()
+        self.dataset = load_dataset(c.dataset, c.data_root, "train", c.resolution, **c.dataset_config)
+        torch.manual_seed(c.seed)
+        gan_config = {"resolution": c.resolution, "image_channels": self.dataset.channels,
+                      "num_classes": len(self.dataset.label_map), **c.gan_config}
+        self.gan: GAN = create_gan(c.gan, **gan_config).to(self.device)
+        if self.cuda:
+            self.gan.to(memory_format=torch.channels_last)
+        self.gan.configure_optimizers()
+        prepare = getattr(self.gan, "prepare_training", None)
+        if prepare:
+            prepare()
+        if c.compile:
+            self.gan.generator = torch.compile(self.gan.generator)
+            if self.gan.discriminator is not None:
+                self.gan.discriminator = torch.compile(self.gan.discriminator)
+        gc = self.gan.config
+        data = joint_from_pairs(self.dataset.images, self.dataset.masks, gc.num_classes).to(self.device)
+        self.data = data.contiguous(memory_format=torch.channels_last) if self.cuda else data
+        self.rng = torch.Generator(device=self.device).manual_seed(c.seed)
+        self.augment = self.diffaugment = None
+        from .augment import DiffAugment, PairAugment
+
+        if getattr(gc, "augment", False):
+            self.augment = PairAugment(gc.image_channels, gc.augment_rotate, gc.augment_translate,
+                                       gc.augment_scale, gc.augment_flip_lr)
+        policy = tuple(getattr(gc, "diffaugment", ()))
+        if policy:
+            self.diffaugment = DiffAugment(policy, gc.image_channels)
+
+    def _batch(self) -> torch.Tensor:
+        n = self.gan.config.batch_size
+        index = torch.randint(len(self.data), (n,), generator=self.rng, device=self.device)
+        batch = self.data[index]
+        if self.augment is not None:
+            batch = self.augment(batch, self.rng)
+        return batch
+
+    def _autocast(self):
+        if self.cuda:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _diffaugment(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.diffaugment is None else self.diffaugment(x, self.rng)
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def _write_grid(self, step: int) -> Path:
+        from ..data.preview import save_grid
+        from ..sampling import Samples, latents
+
+        G = self.gan.sampling_generator()
+        was_training = G.training
+        G.eval()
+        with torch.no_grad():
+            z = latents(self.config.seed, 0, 16, self.gan.latent_dim).to(self.device)
+            images, masks = self.gan.to_pairs(self.gan.generate(z, generator=G))
+        G.train(was_training)
+        path = self.out / "samples" / f"step_{step:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_grid(Samples(images.cpu(), masks.cpu(), self.config.seed).grid(16, 4), path)
+        return path
+
+    def _metrics_writer(self, start_step: int):
+        path = self.out / METRICS
+        rows: list[dict[str, str]] = []
+        if path.exists() and start_step > 0:  # keep what the checkpoint had seen, drop the rest
+            with path.open() as handle:
+                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= start_step]
+        return path, rows
+
+    def _save(self, step: int) -> None:
+        save_checkpoint(self.out / "checkpoints" / CHECKPOINT, self.gan, step, self.rng,
+                        {"train": json.loads(self.config.model_dump_json())})
+
+    def _export(self, step: int, seconds: float, ips: float) -> None:
+        from ..model import GanModel, info_for
+
+        training = {"steps": step, "batch_size": self.gan.config.batch_size, "seed": self.config.seed,
+                    "seconds": round(seconds, 1), "images_per_second": round(ips, 1),
+                    "device": str(self.device), "train_config": json.loads(self.config.model_dump_json())}
+        info = info_for(self.config.gan, self.gan, self.dataset, training)
+        GanModel(self.gan, info, self.device).save_pretrained(self.out)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        c = self.config
+        self.setup()
+        self.out.mkdir(parents=True, exist_ok=True)
+        start = 0
+        if self.resume:
+            checkpoint = self.out / "checkpoints" / CHECKPOINT
+            tensors, meta = read_checkpoint(checkpoint)
+            start = restore_checkpoint(tensors, meta, self.gan, self.rng, checkpoint)
+        (self.out / RUN_CONFIG).write_text(c.model_dump_json(indent=2))
+        metrics_path, rows = self._metrics_writer(start)
+        board = self._tensorboard()
+        ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
+                          diffaugment=self._diffaugment)
+        per_step = self.gan.config.batch_size * getattr(self.gan.config, "n_critic", 1)
+        sums: dict[str, torch.Tensor] = {}
+        window_steps, window_start = 0, time.perf_counter()
+        began, last_good, images = time.perf_counter(), start, 0
+        progress = _Progress(c.steps, start, enabled=c.progress)
+        step = start
+        stop = _DeferredInterrupt()
+        try:
+            with stop:
+                for step in range(start + 1, c.steps + 1):
+                    ctx.step = step
+                    logs = self.gan.train_step(ctx)
+                    self.gan.update_ema()
+                    for key, value in logs.items():
+                        sums[key] = sums[key] + value if key in sums else value.clone()
+                    window_steps += 1
+                    images += per_step
+                    due_log = step % c.log_every == 0 or step == c.steps
+                    due_checkpoint = step % c.checkpoint_every == 0 or step == c.steps or stop.requested
+                    if step % c.check_every == 0 or due_log or due_checkpoint:
+                        self._check(logs, step, last_good)
+                    if due_log:
+                        now = time.perf_counter()
+                        row = {"step": step, **{k: float(v) / window_steps for k, v in sums.items()},
+                               "images_per_second": per_step * window_steps / max(now - window_start, 1e-9),
+                               "seconds": now - began}
+                        rows.append({k: str(v) for k, v in row.items()})
+                        _write_csv(metrics_path, rows)
+                        if board is not None:
+                            for key, value in row.items():
+                                if key != "step":
+                                    board.add_scalar(key, value, step)
+                        progress.update(step, row)
+                        sums, window_steps, window_start = {}, 0, now
+                    if step % c.sample_every == 0:
+                        self._write_grid(step)
+                    if due_checkpoint:
+                        self._save(step)
+                        last_good = step
+                    if stop.requested:
+                        raise TrainingInterrupted(
+                            f"interrupted after step {step}; checkpoint at step {last_good} in "
+                            f"{self.out / 'checkpoints'}; continue with the same command plus --resume")
+        except KeyboardInterrupt:  # raised inside a step (not the main thread, or a second Ctrl-C)
+            if not last_good:
+                raise TrainingInterrupted(f"interrupted during step {step}, before any checkpoint") from None
+            raise TrainingInterrupted(
+                f"interrupted during step {step}; checkpoint at step {last_good} in {self.out / 'checkpoints'}; "
+                "continue with the same command plus --resume") from None
+        finally:
+            progress.close()
+            if board is not None:
+                board.close()
+        seconds = time.perf_counter() - began
+        ips = images / max(seconds, 1e-9)
+        self._write_grid(c.steps)
+        self._export(c.steps, seconds, ips)
+        last = {k: float(v) for k, v in rows[-1].items()} if rows else {}
+        return TrainResult(self.out, c.steps, seconds, ips, last)
+
+    def _check(self, logs: dict[str, torch.Tensor], step: int, last_good: int) -> None:
+        if not logs:
+            return
+        values = torch.stack([v.float().reshape(()) for v in logs.values()])
+        if bool(torch.isfinite(values).all()) and float(values.abs().max()) <= self.config.divergence_threshold:
+            return
+        report = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
+        where = (f"the last good checkpoint is step {last_good} in {self.out / 'checkpoints' / CHECKPOINT}"
+                 if last_good else "no checkpoint was written yet")
+        raise DivergenceError(f"training diverged at step {step} ({report}); {where}. Try a lower learning "
+                              "rate, spectral normalisation on D, or another loss")
+
+    def _tensorboard(self):
+        if not self.config.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise MedganZooError("tensorboard=True needs the tensorboard package: pip install tensorboard") from None
+        return SummaryWriter(str(self.out / "tensorboard"))
+
+
+class _DeferredInterrupt:
+    """Within the block, the first Ctrl-C only sets ``requested`` so the current step can finish
+    (its state stays consistent for a checkpoint); a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+class _Progress:
+    """A rich progress bar updated only when metrics are read back (no per-step host sync)."""
+
+    def __init__(self, total: int, start: int, enabled: bool):
+        self.bar = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False)
+            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+            self.bar.start()
+
+    def update(self, step: int, row: dict[str, float]) -> None:
+        if self.bar is None:
+            return
+        shown = {k: v for k, v in row.items() if k not in ("step", "seconds")}
+        info = " ".join(f"{k.replace('images_per_second', 'img/s')}={v:.3g}" for k, v in shown.items()
+                        if math.isfinite(v))
+        self.bar.update(self.task, completed=step, info=info)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def train(gan: str, dataset: str, *, out: str | Path, data_root: str | Path | None = None,
+          resolution: int = 64, steps: int = 2000, resume: bool = False, gan_config: dict | None = None,
+          dataset_config: dict | None = None, **settings: Any) -> TrainResult:
+    """Train ``gan`` on ``dataset`` into the run folder ``out`` (what ``medgan-zoo train`` does).
+
+    ``gan_config`` holds GAN fields (``medgan-zoo plugins show gan NAME``), ``dataset_config`` the
+    dataset's; ``settings`` are :class:`TrainConfig` fields (seed, device, log_every, ...). The run
+    folder ends up loadable with ``medgan_zoo.load(out)``.
+    """
+    from pydantic import ValidationError
+
+    from ..specs import describe_validation_error
+
+    try:
+        config = TrainConfig(gan=gan, dataset=dataset, data_root=data_root, resolution=resolution, steps=steps,
+                             gan_config=gan_config or {}, dataset_config=dataset_config or {}, **settings)
+    except ValidationError as exc:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"invalid training settings: {describe_validation_error(exc, list(TrainConfig.model_fields))}") from None
+    return Trainer(config, Path(out), resume).run()
