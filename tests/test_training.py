@@ -183,3 +183,14 @@ def test_learning_moves_samples_towards_the_data(tmp_path):
     classes_after, hist_after = distances(trained)
     assert classes_after < 0.25 * classes_before
     assert hist_after < 0.8 * hist_before
+
+
+def test_tensorboard_without_the_package_says_how_to_get_it(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is not None:
+        result = run(tmp_path / "run", 2, tensorboard=True)
+        assert any((result.out / "tensorboard").iterdir())
+    else:
+        with pytest.raises(MedganZooError, match="pip install tensorboard"):
+            run(tmp_path / "run", 2, tensorboard=True)

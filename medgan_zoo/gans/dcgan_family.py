@@ -75,12 +75,16 @@ class DcganFamilyGAN(GAN):
         D.requires_grad_(True)
         for i in range(c.n_critic):
             real = ctx.batch()
-            with torch.no_grad(), ctx.autocast():
+            last = i == c.n_critic - 1
+            # The last critic step's fakes keep their graph and serve the generator step too
+            # (one generator forward fewer per step; z is independent of the critic update).
+            with torch.set_grad_enabled(last), ctx.autocast():
                 fake = G(ctx.randn(n, c.latent_dim))
             with ctx.autocast():
-                loss_d = self.loss.discriminator_loss(D(ctx.diffaugment(real)), D(ctx.diffaugment(fake)))
+                detached = fake.detach()
+                loss_d = self.loss.discriminator_loss(D(ctx.diffaugment(real)), D(ctx.diffaugment(detached)))
                 if self.penalty is not None:
-                    gp = self.penalty(D, real, fake.to(real.dtype), generator=ctx.rng)
+                    gp = self.penalty(D, real, detached.to(real.dtype), generator=ctx.rng)
                     loss_d = loss_d + gp
                     logs["gp"] = gp.detach()
             opt_d.zero_grad(set_to_none=True)
@@ -94,7 +98,6 @@ class DcganFamilyGAN(GAN):
 
         D.requires_grad_(False)  # the generator step needs no discriminator gradients
         with ctx.autocast():
-            fake = G(ctx.randn(n, c.latent_dim))
             logits, features = D(ctx.diffaugment(fake), features=True)
             loss_g = self.loss.generator_loss(logits)
             if c.feature_matching_weight > 0:

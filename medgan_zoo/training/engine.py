@@ -88,7 +88,14 @@ class Trainer:
     def setup(self) -> None:
         from ..factory import create_gan, load_dataset
 
+        from ..registry import get_registry
+
         c = self.config
+        spec = get_registry().gans[c.gan]  # unknown names fail before any data is prepared
+        if c.resolution not in spec.resolutions:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"{spec.label} supports resolutions {list(spec.resolutions)}, not {c.resolution}")
         self._check_resume()
         self.dataset = load_dataset(c.dataset, c.data_root, "train", c.resolution, **c.dataset_config)
         torch.manual_seed(c.seed)

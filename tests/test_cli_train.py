@@ -1,0 +1,87 @@
+"""``medgan-zoo train``, ``sample`` and ``demo`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from medgan_zoo.cli import cli
+
+SMALL = ["--resolution", "32", "--set", "g_filters=8", "--set", "d_filters=8", "--set", "latent_dim=16",
+         "--set", "dataset.train_subjects=2", "--set", "dataset.test_subjects=1", "--set", "train.progress=false"]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_train_then_sample(runner, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["train", "dcgan", "--dataset", "acdc-phantom", "--steps", "3", "--batch-size", "4",
+                                 *SMALL, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "trained dcgan on acdc-phantom for 3 steps" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["gan_config"]["batch_size"] == 4 and config["gan_config"]["g_filters"] == 8
+    train = json.loads((out / "train.json").read_text())
+    assert train["dataset_config"] == {"train_subjects": 2, "test_subjects": 1} and train["progress"] is False
+
+    samples = tmp_path / "samples"
+    result = runner.invoke(cli, ["sample", str(out), "-n", "5", "--out", str(samples), "--format", "npz",
+                                 "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    arrays = np.load(samples / "samples_000000.npz")
+    assert arrays["images"].shape == (5, 1, 32, 32) and arrays["masks"].shape == (5, 32, 32)
+
+    result = runner.invoke(cli, ["train", "dcgan", "--dataset", "acdc-phantom", "--steps", "5", "--batch-size", "4",
+                                 *SMALL, "--out", str(out), "--resume"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["training"]["steps"] == 5
+
+
+def test_train_from_a_yaml_file(runner, tmp_path):
+    settings = tmp_path / "run.yaml"
+    settings.write_text("steps: 2\nseed: 3\nprogress: false\nresolution: 32\n"
+                        "gan_config: {g_filters: 8, d_filters: 8, batch_size: 2, lr: 0.001}\n"
+                        "dataset_config: {train_subjects: 2, test_subjects: 1}\n")
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["train", "lsgan", "--dataset", "acdc-phantom", "--config", str(settings),
+                                 "--set", "lr=0.002", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["gan_config"]["lr"] == 0.002  # the command line wins over the file
+    assert json.loads((out / "train.json").read_text())["seed"] == 3
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train", "dcgann", "--dataset", "acdc-phantom", "--out", "{tmp}/a"], "did you mean 'dcgan'"),
+    (["train", "dcgan", "--dataset", "acdc-phantom", "--set", "train.stepz=3", "--out", "{tmp}/a"],
+     "unknown key 'stepz' (did you mean 'steps'?)"),
+    (["train", "dcgan", "--dataset", "acdc-phantom", "--set", "lr=-1", *SMALL, "--out", "{tmp}/a"], "field 'lr'"),
+    (["train", "dcgan", "--dataset", "acdc-phantom", "--resume", *SMALL, "--out", "{tmp}/a"], "nothing to resume"),
+    (["sample", "{tmp}/nowhere", "-n", "3", "--out", "{tmp}/s"], "not a model folder"),
+])
+def test_faults_are_one_line(runner, tmp_path, args, message):
+    result = runner.invoke(cli, [a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_sample_refuses_non_positive_n(runner, tmp_path):
+    result = runner.invoke(cli, ["sample", str(tmp_path), "-n", "0", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "must be positive" in result.output
+
+
+def test_demo_writes_model_grids_and_report(runner, tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(cli, ["demo", "--out", str(out), "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    for name in ("report.md", "samples.png", "real.png", "model/config.json", "model/model.safetensors"):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    assert "for 2 steps" in report and "| left ventricle |" in report
