@@ -108,10 +108,10 @@ class Trainer:
         prepare = getattr(self.gan, "prepare_training", None)
         if prepare:
             prepare()
-        if c.compile:
-            self.gan.generator = torch.compile(self.gan.generator)
+        if c.compile:  # in place, so state_dict keys (checkpoints, exports) stay the same
+            self.gan.generator.compile()
             if self.gan.discriminator is not None:
-                self.gan.discriminator = torch.compile(self.gan.discriminator)
+                self.gan.discriminator.compile()
         gc = self.gan.config
         data = joint_from_pairs(self.dataset.images, self.dataset.masks, gc.num_classes).to(self.device)
         self.data = data.contiguous(memory_format=torch.channels_last) if self.cuda else data
