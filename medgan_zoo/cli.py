@@ -304,6 +304,52 @@ def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None
     click.echo(f"wrote {count} samples of {loaded.info.gan} ({loaded.info.dataset}) to {out} as {fmt}")
 
 
+def _metric_settings(settings: tuple[str, ...]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """``--set METRIC.KEY=VALUE`` and ``--set dataset.KEY=VALUE`` pairs."""
+    metrics: dict[str, dict[str, Any]] = {}
+    dataset: dict[str, Any] = {}
+    for key, value in _parse_settings(settings).items():
+        owner, dot, field = key.partition(".")
+        if not dot:
+            raise click.BadParameter(f"expected METRIC.KEY=VALUE or dataset.KEY=VALUE, got {key!r}", param_hint="--set")
+        if owner == "dataset":
+            dataset[field] = value
+        else:
+            metrics.setdefault(owner, {})[field] = value
+    return metrics, dataset
+
+
+@cli.command("evaluate")
+@click.argument("model")
+@click.option("--dataset", required=True, help="Data set to compare against (its train and test splits).")
+@_data_root
+@click.option("--metrics", default="dice,unet-fd,memorisation", show_default=True,
+              help="Comma-separated metric plugins (medgan-zoo plugins shows them), e.g. fid,kid,dice.")
+@click.option("-n", "count", type=int, help="Generated samples (default 10,000; quick scale 256).")
+@click.option("--scale", type=click.Choice(["quick", "paper"]), default="paper", show_default=True,
+              help="quick: small U-Net budgets for CI and demos; paper: the protocol's full budgets.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", help="cpu, cuda ... (default: CUDA when available).")
+@click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="A metric's config field, e.g. dice.steps=500 or fid.weights=PATH; dataset.KEY for the data set.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Write evaluation.json and .md here.")
+def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: str, count: int | None, scale: str,
+                     seed: int, device: str | None, settings: tuple[str, ...], out: Path | None) -> None:
+    """Sample from MODEL and score it against a data set; prints the headline of each metric."""
+    from .evaluation.harness import evaluate, headline
+
+    if count is not None and count <= 0:
+        raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    metric_config, dataset_config = _metric_settings(settings)
+    results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
+                       dataset_config=dataset_config, metric_config=metric_config, seed=seed, device=device, out=out)
+    for name in names:
+        click.echo(f"{name}: {headline(name, results[name])}")
+    if out is not None:
+        click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.md'}")
+
+
 @cli.command("demo")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder (default: a new one under ./runs).")
 @click.option("--steps", type=int, help="Training steps (default: the demo's ~5-minute CPU budget).")

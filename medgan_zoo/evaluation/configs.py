@@ -1,0 +1,80 @@
+"""Config models of the built-in metrics (pydantic only, so discovery stays light)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ..specs import PluginConfig
+
+Source = Literal["synthetic", "original", "augmented original", "original + synthetic"]
+
+
+class InceptionConfig(PluginConfig):
+    weights: Path | None = Field(
+        default=None,
+        description="Inception weights file (torch-fidelity's weights-inception-2015-12-05-6726825d.pth or "
+        "pytorch-fid's pt_inception-...); None: $MEDGAN_ZOO_INCEPTION_WEIGHTS, the torch hub cache, a download.",
+    )
+    batch_size: int = Field(default=64, ge=1, description="Images per Inception forward pass.")
+    split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+
+
+class FidConfig(InceptionConfig):
+    pass
+
+
+class KidConfig(InceptionConfig):
+    subsets: int = Field(default=100, ge=1, description="Random subsets averaged (torch-fidelity: 100).")
+    subset_size: int = Field(default=1000, ge=2, description="Samples per subset (capped at the smaller set).")
+    seed: int = Field(default=2020, description="Seed of the subset draws (torch-fidelity's default).")
+
+
+class UnetConfig(PluginConfig):
+    encoder: str = Field(default="resnet18", description="segmentation-models-pytorch encoder (no pretrained weights).")
+    encoder_depth: int = Field(default=5, ge=3, le=5, description="Encoder stages.")
+    decoder_channels: tuple[int, ...] = Field(
+        default=(256, 128, 64, 32, 16),
+        description="Decoder widths; the last encoder_depth of them are used.",
+    )
+    steps: int = Field(default=4000, ge=1, description="Optimiser steps, the same for every training source.")
+    batch_size: int = Field(default=16, ge=1, description="Pairs per step.")
+    lr: float = Field(default=1e-3, gt=0, description="Adam learning rate.")
+
+
+class DiceConfig(UnetConfig):
+    seeds: int = Field(default=3, ge=1, description="Training seeds per source; mean and std are reported.")
+    sources: tuple[Source, ...] = Field(
+        default=("synthetic", "original", "augmented original", "original + synthetic"),
+        description="Training sets: generated pairs, the real train split, it augmented, and both.",
+    )
+    flip_lr: bool | None = Field(
+        default=None,
+        description="Left-right flips in 'augmented original'; None: only where anatomy allows (retina).",
+    )
+
+
+class UnetFdConfig(UnetConfig):
+    steps: int = Field(default=2000, ge=1, description="Optimiser steps of the reference U-Net (pinned recipe).")
+    seed: int = Field(default=0, description="Seed of the reference U-Net (pinned recipe).")
+    split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+
+
+class PrdcConfig(PluginConfig):
+    k: int = Field(default=5, ge=1, description="Nearest neighbours defining each point's radius.")
+    features: Literal["unet", "inception", "pixels"] = Field(
+        default="unet", description="Feature space: the reference U-Net's bottleneck, Inception pool3, or pixels."
+    )
+    split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+
+
+class MemorisationConfig(PluginConfig):
+    features: Literal["pixels", "unet"] = Field(default="pixels", description="Space the distances are taken in.")
+    copy_quantile: float = Field(
+        default=0.01, gt=0, lt=1,
+        description="A sample is a near-copy when its distance to the closest training image is below this "
+        "quantile of the real test images' distances to the training set.",
+    )
+    pairs: int = Field(default=8, ge=0, description="Closest sample/training pairs saved as an image.")

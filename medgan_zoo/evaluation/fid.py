@@ -1,0 +1,106 @@
+"""FID and KID: functions for two image sets, torchmetrics-style accumulators, and the metric plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .configs import FidConfig, KidConfig
+from .inception import InceptionFeatures
+from .statistics import frechet_distance, kernel_distance, mean_and_covariance
+
+
+def _as_images(x: Any) -> Tensor:
+    """A tensor of images from a tensor, a Samples object or a SliceDataset."""
+    return x if torch.is_tensor(x) else x.images
+
+
+def compute_fid(a: Any, b: Any, weights: str | None = None, device: str | None = None,
+                batch_size: int = 64) -> float:
+    """FID between two image sets (tensors [N,C,H,W] as uint8 or [-1, 1] float, Samples, datasets)."""
+    features = InceptionFeatures(weights, device, batch_size)
+    fa, fb = features(_as_images(a)), features(_as_images(b))
+    return frechet_distance(*mean_and_covariance(fa), *mean_and_covariance(fb))
+
+
+def compute_kid(a: Any, b: Any, weights: str | None = None, device: str | None = None, batch_size: int = 64,
+                subsets: int = 100, subset_size: int = 1000, seed: int = 2020) -> tuple[float, float]:
+    """KID (mean, std over subsets) between two image sets."""
+    features = InceptionFeatures(weights, device, batch_size)
+    return kernel_distance(features(_as_images(a)), features(_as_images(b)), subsets, subset_size, seed)
+
+
+class _InceptionAccumulator:
+    """Collect Inception features of real and generated batches; ``compute()`` when done."""
+
+    def __init__(self, weights: str | None = None, device: str | None = None, batch_size: int = 64):
+        self.features = InceptionFeatures(weights, device, batch_size)
+        self.reset()
+
+    def reset(self) -> None:
+        self._real: list[Tensor] = []
+        self._fake: list[Tensor] = []
+
+    def update(self, images: Tensor, real: bool) -> None:
+        (self._real if real else self._fake).append(self.features(images))
+
+    def _sets(self) -> tuple[Tensor, Tensor]:
+        if not self._real or not self._fake:
+            raise ValueError("update() with both real=True and real=False images before compute()")
+        return torch.cat(self._real), torch.cat(self._fake)
+
+
+class FrechetInceptionDistance(_InceptionAccumulator):
+    """FID accumulator: ``update(images, real=...)`` in any number of batches, then ``compute()``."""
+
+    def compute(self) -> float:
+        real, fake = self._sets()
+        return frechet_distance(*mean_and_covariance(real), *mean_and_covariance(fake))
+
+
+class KernelInceptionDistance(_InceptionAccumulator):
+    """KID accumulator; ``compute()`` returns (mean, std) over random subsets."""
+
+    def __init__(self, weights: str | None = None, device: str | None = None, batch_size: int = 64,
+                 subsets: int = 100, subset_size: int = 1000, seed: int = 2020):
+        super().__init__(weights, device, batch_size)
+        self.subsets, self.subset_size, self.seed = subsets, subset_size, seed
+
+    def compute(self) -> tuple[float, float]:
+        real, fake = self._sets()
+        return kernel_distance(real, fake, self.subsets, self.subset_size, self.seed)
+
+
+def _features(ctx, config) -> tuple[Tensor, Tensor, InceptionFeatures]:
+    from .feature_cache import cached_features
+
+    extractor = InceptionFeatures(config.weights, ctx.device, config.batch_size)
+    real = ctx.real(config.split)
+    real_features = cached_features(real, f"inception-pool3:{extractor.sha256}",
+                                     lambda: extractor(real.images))
+    return real_features, extractor(ctx.samples.images), extractor
+
+
+class FidMetric:
+    def __init__(self, config: FidConfig):
+        self.config = config
+
+    def __call__(self, ctx) -> dict[str, Any]:
+        real, fake, extractor = _features(ctx, self.config)
+        value = frechet_distance(*mean_and_covariance(real), *mean_and_covariance(fake))
+        return {"fid": value, "n_generated": len(fake), "n_real": len(real), "real_split": self.config.split,
+                "weights": extractor.weights.name, "weights_sha256": extractor.sha256}
+
+
+class KidMetric:
+    def __init__(self, config: KidConfig):
+        self.config = config
+
+    def __call__(self, ctx) -> dict[str, Any]:
+        c = self.config
+        real, fake, extractor = _features(ctx, c)
+        mean, std = kernel_distance(real, fake, c.subsets, c.subset_size, c.seed)
+        return {"kid": mean, "kid_std": std, "subset_size": min(c.subset_size, len(real), len(fake)),
+                "subsets": c.subsets, "weights_sha256": extractor.sha256}

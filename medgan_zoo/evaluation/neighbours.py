@@ -1,0 +1,88 @@
+"""Nearest-neighbour metrics: precision/recall/density/coverage, and memorisation (how close each
+sample is to its nearest training image; FID cannot see a GAN that copies its training set)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .configs import MemorisationConfig, PrdcConfig, UnetFdConfig
+from .statistics import prdc
+
+
+def pixel_features(images: Tensor, side: int = 32) -> Tensor:
+    """Images downsampled to at most ``side`` pixels (area averaging), flattened, float64."""
+    x = images.float()
+    if x.shape[-1] > side:
+        x = F.adaptive_avg_pool2d(x, side)
+    return x.flatten(1).double()
+
+
+def nearest(queries: Tensor, references: Tensor, chunk: int = 1024) -> tuple[Tensor, Tensor]:
+    """Distance to and index of each query's nearest reference (Euclidean)."""
+    distances, indices = [], []
+    for i in range(0, len(queries), chunk):
+        d = torch.cdist(queries[i:i + chunk], references)
+        value, index = d.min(dim=1)
+        distances.append(value)
+        indices.append(index)
+    return torch.cat(distances), torch.cat(indices)
+
+
+def _space(ctx, name: str):
+    if name == "pixels":
+        return pixel_features, pixel_features
+    if name == "inception":
+        from .inception import InceptionFeatures
+
+        extractor = InceptionFeatures(None, ctx.device)
+        return extractor, extractor
+    reference = ctx.reference_unet(ctx.metric_config("unet-fd", UnetFdConfig))
+    return reference.features, reference.features
+
+
+class PrdcMetric:
+    def __init__(self, config: PrdcConfig):
+        self.config = config
+
+    def __call__(self, ctx) -> dict[str, Any]:
+        real_images = ctx.real(self.config.split).images
+        embed_real, embed_fake = _space(ctx, self.config.features)
+        result = prdc(embed_real(real_images), embed_fake(ctx.samples.images), self.config.k)
+        return {**result, "k": self.config.k, "features": self.config.features, "real_split": self.config.split}
+
+
+class MemorisationMetric:
+    def __init__(self, config: MemorisationConfig):
+        self.config = config
+
+    def __call__(self, ctx) -> dict[str, Any]:
+        c = self.config
+        train, test = ctx.real("train"), ctx.real("test")
+        embed, _ = _space(ctx, c.features)
+        train_f = embed(train.images)
+        sample_d, sample_i = nearest(embed(ctx.samples.images), train_f)
+        test_d, _ = nearest(embed(test.images), train_f)
+        threshold = float(torch.quantile(test_d, c.copy_quantile))
+        result = {
+            "nn_distance_median": float(sample_d.median()),
+            "real_test_nn_distance_median": float(test_d.median()),
+            "ratio": float(sample_d.median() / test_d.median()),
+            "near_copy_threshold": threshold,
+            "near_copy_fraction": float((sample_d < threshold).double().mean()),
+            "features": c.features,
+        }
+        if c.pairs and ctx.out is not None:
+            from ..data.preview import overlay_grid, save_grid
+
+            order = sample_d.argsort()[: c.pairs]
+            images = torch.stack([t for i in order for t in (ctx.samples.images[i], train.images[sample_i[i]])])
+            masks = torch.stack([t for i in order for t in (ctx.samples.masks[i], train.masks[sample_i[i]])])
+            path = ctx.out / "memorisation_pairs.png"
+            ctx.out.mkdir(parents=True, exist_ok=True)
+            save_grid(overlay_grid(images, masks, columns=2), path)
+            result["pairs_image"] = path.name
+        return result

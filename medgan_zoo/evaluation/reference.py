@@ -1,0 +1,64 @@
+"""A reference U-Net trained on the real training split with a pinned recipe; its bottleneck is a
+medical feature space that needs no downloaded weights (answers the paper's Fig. 6). The weights'
+sha256 is part of the feature cache key and of every number reported with it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..data.cache import cache_root
+from .configs import UnetFdConfig
+from .feature_cache import cached_features
+from .statistics import frechet_distance_of
+from .unet import bottleneck_features, build_unet, train_unet
+
+
+class ReferenceUnet:
+    """Trained once per (data split, recipe) and cached as safetensors."""
+
+    def __init__(self, real, config: UnetFdConfig, device: torch.device):
+        from safetensors.torch import load_file, save_file
+
+        self.config, self.device = config, device
+        self.recipe = json.loads(config.model_dump_json(exclude={"split"}))
+        material = {"data": real.info.get("cache_key"), "dataset": real.name, "recipe": self.recipe}
+        key = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+        path = cache_root() / "reference-unet" / f"{key}.safetensors"
+        classes = len(real.label_map)
+        self.model = build_unet(config, real.images.shape[1], classes).to(device)
+        if path.exists():
+            self.model.load_state_dict(load_file(str(path)), strict=True)
+        else:
+            trained = train_unet(real.images, real.masks, config, classes, config.seed, device)
+            self.model.load_state_dict(trained.state_dict())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+            save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
+            os.replace(tmp, path)
+        self.model.eval()
+        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def features(self, images: Tensor) -> Tensor:
+        return bottleneck_features(self.model, images, self.device)
+
+    def real_features(self, real) -> Tensor:
+        return cached_features(real, f"unet-bottleneck:{self.sha256}", lambda: self.features(real.images))
+
+
+class UnetFdMetric:
+    def __init__(self, config: UnetFdConfig):
+        self.config = config
+
+    def __call__(self, ctx) -> dict[str, Any]:
+        reference = ctx.reference_unet(self.config)
+        real = reference.real_features(ctx.real(self.config.split))
+        fake = reference.features(ctx.samples.images)
+        return {"unet_fd": frechet_distance_of(real, fake), "real_split": self.config.split,
+                "reference_unet_sha256": reference.sha256, "recipe": reference.recipe}

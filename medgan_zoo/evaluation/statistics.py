@@ -1,0 +1,99 @@
+"""Distances between feature sets: Fréchet distance, KID, precision/recall/density/coverage.
+
+All in float64 torch. The Fréchet distance takes tr(sqrt(S1 S2)) as the sum of the square roots of
+the eigenvalues of sqrt(S1) S2 sqrt(S1), a symmetric PSD matrix, so two symmetric eigen-solvers
+replace a general matrix square root.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def mean_and_covariance(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and unbiased covariance (N - 1) of features [N, D], in float64."""
+    x = features.double()
+    if len(x) < 2:
+        raise ValueError(f"need at least 2 feature vectors for a covariance, got {len(x)}")
+    if len(x) < x.shape[1]:
+        warnings.warn(
+            f"{len(x)} samples for {x.shape[1]}-dimensional features: the covariance is rank-deficient and "
+            f"the distance biased; use at least {x.shape[1]} (the paper uses 10,000)", stacklevel=3)
+    mu = x.mean(0)
+    centred = x - mu
+    return mu, centred.T @ centred / (len(x) - 1)
+
+
+def _sqrt_psd(matrix: Tensor) -> Tensor:
+    values, vectors = torch.linalg.eigh(matrix)
+    return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> float:
+    """||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2))."""
+    mu1, sigma1, mu2, sigma2 = (t.double() for t in (mu1, sigma1, mu2, sigma2))
+    root = _sqrt_psd(sigma1)
+    inner = root @ sigma2 @ root
+    eigen = torch.linalg.eigvalsh((inner + inner.T) / 2).clamp(min=0)
+    diff = mu1 - mu2
+    return float(diff @ diff + sigma1.trace() + sigma2.trace() - 2 * eigen.sqrt().sum())
+
+
+def frechet_distance_of(a: Tensor, b: Tensor) -> float:
+    return frechet_distance(*mean_and_covariance(a), *mean_and_covariance(b))
+
+
+def _unbiased_mmd2(x: Tensor, y: Tensor) -> float:
+    """Unbiased MMD^2 with the cubic polynomial kernel k(a, b) = (a.b / d + 1)^3."""
+    m, d = len(x), x.shape[1]
+
+    def kernel(a: Tensor, b: Tensor) -> Tensor:
+        return (a @ b.T / d + 1) ** 3
+
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    off_xx = kxx.sum() - kxx.diagonal().sum()
+    off_yy = kyy.sum() - kyy.diagonal().sum()
+    return float((off_xx + off_yy) / (m * (m - 1)) - 2 * kxy.sum() / (m * m))
+
+
+def kernel_distance(a: Tensor, b: Tensor, subsets: int = 100, subset_size: int = 1000,
+                    seed: int = 2020) -> tuple[float, float]:
+    """KID: mean and std of the unbiased MMD^2 over random subsets (numpy RandomState(seed) draws,
+    as torch-fidelity does, so the same seed gives the same subsets)."""
+    size = min(subset_size, len(a), len(b))
+    if size < 2:
+        raise ValueError(f"KID needs at least 2 samples in each set, got {len(a)} and {len(b)}")
+    rng = np.random.RandomState(seed)
+    x, y = a.double(), b.double()
+    values = []
+    for _ in range(subsets):
+        i = torch.from_numpy(rng.choice(len(x), size, replace=False))
+        j = torch.from_numpy(rng.choice(len(y), size, replace=False))
+        values.append(_unbiased_mmd2(x[i], y[j]))
+    return float(np.mean(values)), float(np.std(values))
+
+
+def _kth_neighbour_radius(x: Tensor, k: int) -> Tensor:
+    distances = torch.cdist(x, x)
+    return distances.kthvalue(k + 1, dim=1).values  # k+1: the point itself is at distance 0
+
+
+def prdc(real: Tensor, fake: Tensor, k: int = 5) -> dict[str, float]:
+    """Precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)."""
+    if len(real) <= k or len(fake) <= k:
+        raise ValueError(f"PRDC with k={k} needs more than {k} samples in each set")
+    real, fake = real.double(), fake.double()
+    real_radius = _kth_neighbour_radius(real, k)
+    fake_radius = _kth_neighbour_radius(fake, k)
+    cross = torch.cdist(real, fake)  # [R, F]
+    inside_real = cross <= real_radius[:, None]
+    return {
+        "precision": float(inside_real.any(dim=0).double().mean()),
+        "recall": float((cross <= fake_radius[None, :]).any(dim=1).double().mean()),
+        "density": float(inside_real.double().sum(dim=0).mean() / k),
+        "coverage": float((cross.min(dim=1).values <= real_radius).double().mean()),
+    }
