@@ -1,7 +1,7 @@
 """medgan-zoo: train, compare, share and evaluate GANs for medical images with their masks.
 
 Importing this package is light: torch and the heavy libraries are imported where they are used
-(``train``, ``load``, ``GanModel`` and ``Samples`` are resolved on first access).
+(``train``, ``load``, ``evaluate``, ``study``, ``compute_fid`` and friends resolve on first access).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,9 @@ from .registry import Problem, Registry, get_registry, reset_registry, use_regis
 from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
 
 if TYPE_CHECKING:
+    from .evaluation.fid import compute_fid, compute_kid
+    from .evaluation.harness import evaluate
+    from .evaluation.study import study
     from .model import GanModel, load
     from .sampling import Samples
     from .training.engine import train
@@ -23,6 +26,10 @@ _LAZY = {
     "load": ("medgan_zoo.model", "load"),
     "GanModel": ("medgan_zoo.model", "GanModel"),
     "Samples": ("medgan_zoo.sampling", "Samples"),
+    "evaluate": ("medgan_zoo.evaluation.harness", "evaluate"),
+    "study": ("medgan_zoo.evaluation.study", "study"),
+    "compute_fid": ("medgan_zoo.evaluation.fid", "compute_fid"),
+    "compute_kid": ("medgan_zoo.evaluation.fid", "compute_kid"),
 }
 
 
@@ -52,13 +59,17 @@ __all__ = [
     "Registry",
     "Samples",
     "UnknownNameError",
+    "compute_fid",
+    "compute_kid",
     "create_gan",
     "create_loss",
+    "evaluate",
     "get_registry",
     "hookimpl",
     "load",
     "load_dataset",
     "reset_registry",
+    "study",
     "train",
     "use_registry",
 ]

@@ -350,6 +350,40 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
         click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.md'}")
 
 
+@cli.command("study")
+@click.option("--gans", required=True, help="Comma-separated GANs, e.g. dcgan,lsgan,wgan,wgan-gp,hingegan.")
+@click.option("--datasets", required=True, help="Comma-separated data sets, e.g. acdc-phantom or acdc.")
+@click.option("--data-root", "data_roots", multiple=True, metavar="DATASET=DIR",
+              help="Folder of a real data set (repeatable), e.g. acdc=~/data/ACDC.")
+@click.option("--scale", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
+@click.option("--steps", type=int, help="Training steps per GAN (quick: 300, paper: 20,000).")
+@click.option("--resolution", type=int, help="Training resolution (quick: 32, paper: 128).")
+@click.option("--metrics", help="Comma-separated metrics (default: dice,unet-fd,memorisation, plus fid with weights).")
+@click.option("-n", "count", type=int, help="Samples per GAN (quick: 256, paper: 10,000).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="A metric's config field, or dataset.KEY for every data set.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
+def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: str, steps: int | None,
+                  resolution: int | None, metrics: str | None, count: int | None, seed: int,
+                  settings: tuple[str, ...], out: Path) -> None:
+    """Train (or load), sample and evaluate every GAN on every data set; write Table 2."""
+    from .evaluation.study import study
+
+    roots = {}
+    for item in data_roots:
+        name, sep, folder = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected DATASET=DIR, got {item!r}", param_hint="--data-root")
+        roots[name] = Path(folder).expanduser()
+    metric_config, dataset_config = _metric_settings(settings)
+    folder = study([g.strip() for g in gans.split(",") if g.strip()],
+                   [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
+                   resolution=resolution, n=count, metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+                   data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed)
+    click.echo((folder / "table2.md").read_text())
+
+
 @cli.command("demo")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder (default: a new one under ./runs).")
 @click.option("--steps", type=int, help="Training steps (default: the demo's ~5-minute CPU budget).")

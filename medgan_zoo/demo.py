@@ -15,7 +15,14 @@ import torch
 DEMO_GAN = "dcgan"
 DEMO_DATASET = "acdc-phantom"
 DEMO_RESOLUTION = 64
-DEMO_STEPS = 2500
+DEMO_STEPS = 2000
+DEMO_SAMPLES = 256
+#: The quick scale of the evaluation; FID joins when Inception weights are on this machine.
+DEMO_METRIC_CONFIG = {
+    "dice": {"sources": ["synthetic", "original"]},
+    "fid": {"real_samples": 256},
+    "kid": {"real_samples": 256},
+}
 DEMO_GAN_CONFIG = {"g_filters": 32, "d_filters": 32, "batch_size": 32}
 
 
@@ -31,8 +38,35 @@ def run_demo(out: str | Path | None = None, steps: int | None = None) -> Path:
     return _run(Path(out), steps or DEMO_STEPS)
 
 
+def _metrics() -> list[str]:
+    from .evaluation.inception import WeightsNotFound, find_inception_weights
+
+    try:
+        find_inception_weights(download=False)
+        return ["fid", "dice", "unet-fd", "memorisation"]
+    except WeightsNotFound:
+        return ["dice", "unet-fd", "memorisation"]
+
+
+def _evaluation_section(results: dict) -> str:
+    from .evaluation.harness import headline
+
+    metrics = [m for m in results if m != "meta"]
+    lines = [f"## Evaluation (quick scale, {results['meta']['samples']} samples)", "",
+             "| metric | result |", "| --- | --- |"]
+    lines += [f"| {m} | {headline(m, results[m])} |" for m in metrics]
+    dice = results.get("dice")
+    if dice:
+        lines += ["", "U-Net Dice on the real test split, trained for the same number of steps on:", ""]
+        lines += [f"- {source}: {r['dice']:.3f} ({r['training_pairs']} pairs)" for source, r in dice["sources"].items()]
+    if "fid" not in results:
+        lines += ["", "FID was skipped: no Inception weights on this machine (see docs/evaluation.md)."]
+    return "\n".join(lines)
+
+
 def _run(out: Path, steps: int) -> Path:
     from .data.preview import overlay_grid, save_grid
+    from .evaluation.harness import evaluate
     from .factory import load_dataset
     from .model import load
     from .training.engine import train
@@ -51,13 +85,17 @@ def _run(out: Path, steps: int) -> Path:
     real_freq = _frequencies(data.masks, classes)
     fake_freq = _frequencies(samples.masks, classes)
     rows = "\n".join(f"| {data.label_map[k]} | {real_freq[k]:.2%} | {fake_freq[k]:.2%} |" for k in range(classes))
-    metrics = result.last_metrics
+    metrics = _metrics()
+    results = evaluate(model, DEMO_DATASET, metrics, n=DEMO_SAMPLES, scale="quick",
+                       metric_config={k: v for k, v in DEMO_METRIC_CONFIG.items() if k in metrics},
+                       out=out / "evaluation")
+    losses = result.last_metrics
     report = f"""# medgan-zoo demo
 
 Trained `{DEMO_GAN}` on `{DEMO_DATASET}` ({len(data)} training slices, {len(data.subject_ids)} exams) at
 {DEMO_RESOLUTION}x{DEMO_RESOLUTION} for {result.steps} steps in {result.seconds:.0f} s
 ({result.images_per_second:.0f} real images/s), on {model.info.training.get("device", "cpu")}.
-Final losses: D {metrics.get("loss_d", float("nan")):.3f}, G {metrics.get("loss_g", float("nan")):.3f}.
+Final losses: D {losses.get("loss_d", float("nan")):.3f}, G {losses.get("loss_g", float("nan")):.3f}.
 
 | | |
 | --- | --- |
@@ -72,11 +110,14 @@ Fraction of pixels per class, 512 generated samples against the {len(data)} real
 | --- | --- | --- |
 {rows}
 
+{_evaluation_section(results)}
+
 ## Files
 
 - `model/`: the trained model (config.json, model.safetensors, README.md card), its checkpoint,
   metrics.csv and sample grids during training
 - `samples.png`, `real.png`: the grids above
+- `evaluation/`: evaluation.json and evaluation.md, memorisation_pairs.png (closest sample/training pairs)
 
 ## Next
 

@@ -153,33 +153,7 @@ def write_idrid(tmp_path):
 
 @pytest.fixture(scope="session")
 def random_inception(tmp_path_factory):
-    """A randomly initialised Inception-v3 state dict in torch-fidelity's layout, its batch-norm
-    statistics calibrated on random images (else every feature is nearly constant and every FID ~0)."""
-    import torch
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
+    """A randomly initialised, batch-norm-calibrated Inception in torch-fidelity's layout."""
+    from medgan_zoo.evaluation.inception import make_random_weights
 
-    original = fe.FeatureExtractorInceptionV3.load_state_dict
-    fe.FeatureExtractorInceptionV3.load_state_dict = lambda self, state, *a, **k: None
-    original_url = fe.load_state_dict_from_url
-    fe.load_state_dict_from_url = lambda *a, **k: {}
-    try:
-        torch.manual_seed(0)
-        model = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    finally:
-        fe.FeatureExtractorInceptionV3.load_state_dict = original
-        fe.load_state_dict_from_url = original_url
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average over the calibration passes
-    model.train()
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=generator))
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = 0.1
-    path = tmp_path_factory.mktemp("inception") / "random-inception.pth"
-    torch.save(model.state_dict(), path)
-    return path
+    return make_random_weights(tmp_path_factory.mktemp("inception") / "random-inception.pth")

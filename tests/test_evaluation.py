@@ -117,3 +117,15 @@ def test_bad_inputs_are_refused(model, real, write_acdc):
     samples = Samples(torch.zeros(4, 1, 32, 32), torch.zeros(4, 32, 32, dtype=torch.uint8), 0, ACDC_LABELS)
     with pytest.raises(DatasetError, match="no test exams"):
         evaluate(samples, "acdc", ["memorisation"], data_root=root)
+
+
+def test_prdc_accumulator_equals_the_function(real):
+    from medgan_zoo.evaluation.neighbours import PrecisionRecallDensityCoverage, pixel_features
+    from medgan_zoo.evaluation.statistics import prdc
+
+    noise = torch.rand(30, 1, 32, 32) * 2 - 1
+    metric = PrecisionRecallDensityCoverage(k=3)
+    metric.update(real.images[:20], real=True)
+    metric.update(real.images[20:40], real=True)
+    metric.update(noise, real=False)
+    assert metric.compute() == prdc(pixel_features(real.images[:40]), pixel_features(noise), 3)

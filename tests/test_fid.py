@@ -48,7 +48,8 @@ def test_fid_and_kid_equal_torch_fidelity(random_inception):
     assert ours > 1e-3  # calibrated batch norm: the features are not constant
     assert abs(ours - theirs["frechet_inception_distance"]) / theirs["frechet_inception_distance"] <= 1e-4
     assert kid == pytest.approx(theirs["kernel_inception_distance_mean"], rel=1e-4)
-    assert kid_std == pytest.approx(theirs["kernel_inception_distance_std"], rel=1e-3)
+    # 8 of 8 samples per subset: every subset is the whole set, the std is rounding noise on both sides
+    assert abs(kid_std - theirs["kernel_inception_distance_std"]) <= 1e-4 * abs(kid) + 1e-5
 
 
 def test_accumulator_equals_the_function_and_identical_sets_score_about_zero(random_inception):

@@ -20,6 +20,10 @@ class InceptionConfig(PluginConfig):
     )
     batch_size: int = Field(default=64, ge=1, description="Images per Inception forward pass.")
     split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+    real_samples: int | None = Field(
+        default=None, ge=2,
+        description="Use this many real images, evenly spaced through the split (None: all of it).",
+    )
 
 
 class FidConfig(InceptionConfig):

@@ -78,8 +78,11 @@ def _features(ctx, config) -> tuple[Tensor, Tensor, InceptionFeatures]:
 
     extractor = InceptionFeatures(config.weights, ctx.device, config.batch_size)
     real = ctx.real(config.split)
-    real_features = cached_features(real, f"inception-pool3:{extractor.sha256}",
-                                     lambda: extractor(real.images))
+    images, key = real.images, f"inception-pool3:{extractor.sha256}"
+    if config.real_samples and config.real_samples < len(images):
+        images = images[torch.linspace(0, len(images) - 1, config.real_samples).round().long()]
+        key += f":evenly-{config.real_samples}"
+    real_features = cached_features(real, key, lambda: extractor(images))
     return real_features, extractor(ctx.samples.images), extractor
 
 

@@ -136,3 +136,35 @@ class InceptionFeatures:
             batch = to_uint8_rgb(images[start:start + self.batch_size]).to(self.device)
             out.append(model(batch)[0].double().cpu())
         return torch.cat(out) if out else torch.empty(0, 2048, dtype=torch.float64)
+
+
+def make_random_weights(path: str | Path, seed: int = 0, calibration_batches: int = 2) -> Path:
+    """Save a randomly initialised Inception in torch-fidelity's layout, its batch-norm statistics
+    calibrated on random images, for offline comparisons with torch-fidelity (uncalibrated random
+    weights give nearly constant features, and every FID ~0 proves nothing)."""
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
+
+    cls = fe.FeatureExtractorInceptionV3
+    original_load, original_url = cls.load_state_dict, fe.load_state_dict_from_url
+    cls.load_state_dict = lambda self, state, *args, **kwargs: None  # keep the random initialisation
+    fe.load_state_dict_from_url = lambda *args, **kwargs: {}
+    try:
+        torch.manual_seed(seed)
+        model = cls("inception-v3-compat", ["2048"])
+    finally:
+        cls.load_state_dict, fe.load_state_dict_from_url = original_load, original_url
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for _ in range(calibration_batches):
+            model(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=generator))
+    for norm in norms:
+        norm.momentum = 0.1
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path

@@ -1,0 +1,135 @@
+"""The Table 2 study: train (or load) every GAN on every data set, sample, evaluate, tabulate, with
+the real-data baselines and, for the paper's data sets, the paper's own numbers alongside."""
+
+from __future__ import annotations
+
+import csv
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .harness import QUICK_SAMPLES, evaluate
+
+QUICK_TRAINING = {"steps": 300, "resolution": 32}
+PAPER_TRAINING = {"steps": 20000, "resolution": 128}
+
+
+def paper_table() -> dict[str, Any]:
+    """The paper's Table 2 as data (``paper_table2.json``, with its source)."""
+    return json.loads(resources.files("medgan_zoo.evaluation").joinpath("paper_table2.json").read_text())
+
+
+def _paper_lookup() -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["dataset"], r["source"]): r for r in paper_table()["rows"]}
+
+
+def _fid_available() -> bool:
+    from .inception import WeightsNotFound, find_inception_weights
+
+    try:
+        find_inception_weights(download=False)
+        return True
+    except WeightsNotFound:
+        return False
+
+
+def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str = "quick",
+          steps: int | None = None, resolution: int | None = None, n: int | None = None,
+          metrics: list[str] | None = None, data_roots: dict[str, Path] | None = None,
+          dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
+          seed: int = 0, progress: bool = False) -> Path:
+    """Run the study into ``out``; writes ``table2.md``, ``table2.csv`` and ``table2.json``.
+
+    A run folder ``out/GAN-DATASET`` that already holds a model is loaded, not retrained.
+    ``metrics`` defaults to dice, unet-fd and memorisation, plus fid when Inception weights are
+    on this machine.
+    """
+    from ..model import load
+    from ..registry import get_registry
+    from ..sampling import Samples
+    from ..training.engine import train
+
+    registry = get_registry()
+    for name in gans:
+        registry.gans[name]  # unknown names fail before any work
+    for name in datasets:
+        registry.datasets[name]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    preset = QUICK_TRAINING if scale == "quick" else PAPER_TRAINING
+    steps = steps or preset["steps"]
+    resolution = resolution or preset["resolution"]
+    metrics = list(metrics or (["fid"] if _fid_available() else []) + ["dice", "unet-fd", "memorisation"])
+    n = n or (QUICK_SAMPLES if scale == "quick" else None)
+    data_roots = data_roots or {}
+    paper = _paper_lookup()
+    rows: list[dict[str, Any]] = []
+    for dataset in datasets:
+        root = data_roots.get(dataset)
+        common = dict(scale=scale, data_root=root, dataset_config=dataset_config, seed=seed)
+        if "dice" in metrics:
+            from ..factory import load_dataset
+
+            real = load_dataset(dataset, root, "train", resolution, **(dataset_config or {}))
+            baseline = evaluate(Samples(real.images, real.masks, seed, dict(real.label_map)), dataset, ["dice"],
+                                metric_config={"dice": {**(metric_config or {}).get("dice", {}),
+                                                        "sources": ["original", "augmented original"]}},
+                                out=out / f"baselines-{dataset}", **common)
+            for source, r in baseline["dice"]["sources"].items():
+                rows.append(_row(dataset, source, {"dice": r["dice"], "dice_std": r["dice_std"]}, paper))
+        for gan in gans:
+            run = out / f"{gan}-{dataset}"
+            if not (run / "config.json").exists():
+                train(gan, dataset, out=run, data_root=root, resolution=resolution, steps=steps,
+                      dataset_config=dataset_config, seed=seed, progress=progress, resume=(run / "train.json").exists())
+            config = {k: dict(v) for k, v in (metric_config or {}).items()}
+            if "dice" in metrics:
+                config.setdefault("dice", {})["sources"] = ["synthetic", "original + synthetic"]
+            result = evaluate(load(run), dataset, metrics, n=n, metric_config=config, out=run / "evaluation", **common)
+            values = {k: result[m][k] for m, k in (("fid", "fid"), ("unet-fd", "unet_fd")) if m in result}
+            if "memorisation" in result:
+                values["near_copies"] = result["memorisation"]["near_copy_fraction"]
+            if "dice" in result:
+                synthetic = result["dice"]["sources"]["synthetic"]
+                both = result["dice"]["sources"]["original + synthetic"]
+                rows.append(_row(dataset, gan, {**values, "dice": synthetic["dice"], "dice_std": synthetic["dice_std"]},
+                                 paper))
+                rows.append(_row(dataset, f"original + {gan}", {"dice": both["dice"], "dice_std": both["dice_std"]},
+                                 paper))
+            else:
+                rows.append(_row(dataset, gan, values, paper))
+    _write_tables(out, rows, {"scale": scale, "steps": steps, "resolution": resolution, "samples": n,
+                              "metrics": metrics, "paper_source": paper_table()["source"]})
+    return out
+
+
+def _row(dataset: str, source: str, values: dict[str, Any], paper: dict) -> dict[str, Any]:
+    reference = paper.get((dataset, source), {})
+    return {"dataset": dataset, "source": source, "fid": values.get("fid"), "dice": values.get("dice"),
+            "dice_std": values.get("dice_std"), "unet_fd": values.get("unet_fd"),
+            "near_copies": values.get("near_copies"), "paper_fid": reference.get("fid"),
+            "paper_dice": reference.get("dice")}
+
+
+def _cell(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+    (out / "table2.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    with (out / "table2.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["dataset"])
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["# Table 2, reproduced", "",
+             f"Scale: {meta['scale']} ({meta['steps']} training steps at {meta['resolution']} px, "
+             f"{meta['samples'] or 'default'} samples per GAN); metrics: {', '.join(meta['metrics'])}.", "",
+             "| dataset | source | FID | U-Net Dice | U-Net FD | near-copies | paper FID | paper Dice |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        dice = "–" if r["dice"] is None else f"{r['dice']:.3f} ± {r['dice_std'] or 0:.3f}"
+        lines.append(f"| {r['dataset']} | {r['source']} | {_cell(r['fid'], 2)} | {dice} | {_cell(r['unet_fd'])} | "
+                     f"{_cell(r['near_copies'])} | {_cell(r['paper_fid'], 2)} | {_cell(r['paper_dice'], 2)} |")
+    lines += ["", f"Paper numbers: {meta['paper_source']}", ""]
+    (out / "table2.md").write_text("\n".join(lines))
