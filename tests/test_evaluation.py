@@ -129,3 +129,12 @@ def test_prdc_accumulator_equals_the_function(real):
     metric.update(real.images[20:40], real=True)
     metric.update(noise, real=False)
     assert metric.compute() == prdc(pixel_features(real.images[:40]), pixel_features(noise), 3)
+
+
+def test_paper_scale_smoke(model):
+    """The paper's defaults (resnet18 U-Net, depth 5) run; only the budgets are cut for the test."""
+    results = evaluate(model, "acdc-phantom", ["dice"], n=8, scale="paper", dataset_config=DATA,
+                       metric_config={"dice": {"steps": 2, "seeds": 1, "sources": ["synthetic"]}})
+    assert results["dice"]["encoder"] == "resnet18"
+    assert results["meta"]["metric_config"]["dice"]["encoder_depth"] == 5
+    assert 0 <= results["dice"]["dice"] <= 1
