@@ -265,20 +265,12 @@ def train_command(gan: str, dataset: str, data_root: Path | None, resolution: in
                   batch_size: int | None, seed: int | None, device: str | None, config_file: Path | None,
                   settings: tuple[str, ...], out: Path, resume: bool) -> None:
     """Train GAN on a dataset; the run folder ends up loadable by `medgan-zoo sample`."""
-    from pydantic import ValidationError
-
-    from .errors import ConfigError
-    from .specs import describe_validation_error
-    from .training.config import TrainConfig
+    from .training.config import make_train_config
     from .training.engine import Trainer
 
     flags = {"data_root": data_root, "resolution": resolution, "steps": steps, "batch_size": batch_size,
              "seed": seed, "device": device}
-    values = _train_config(gan, dataset, config_file, flags, settings)
-    try:
-        config = TrainConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(f"invalid training settings: {describe_validation_error(exc, list(TrainConfig.model_fields))}") from None
+    config = make_train_config(_train_config(gan, dataset, config_file, flags, settings))
     result = Trainer(config, out, resume).run()
     click.echo(f"trained {gan} on {dataset} for {result.steps} steps in {result.seconds:.0f} s "
                f"({result.images_per_second:.0f} images/s); model in {out}")
@@ -370,12 +362,12 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
     """Train (or load), sample and evaluate every GAN on every data set; write Table 2."""
     from .evaluation.study import study
 
-    roots = {}
+    roots: dict[str, Path] = {}
     for item in data_roots:
-        name, sep, folder = item.partition("=")
+        name, sep, directory = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected DATASET=DIR, got {item!r}", param_hint="--data-root")
-        roots[name] = Path(folder).expanduser()
+        roots[name] = Path(directory).expanduser()
     metric_config, dataset_config = _metric_settings(settings)
     folder = study([g.strip() for g in gans.split(",") if g.strip()],
                    [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
@@ -385,7 +377,8 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
 
 
 @cli.command("demo")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder (default: a new one under ./runs).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder (default: a new one under ./runs).")
 @click.option("--steps", type=int, help="Training steps (default: the demo's ~5-minute CPU budget).")
 def demo_command(out: Path | None, steps: int | None) -> None:
     """The main job on the embedded default: train a GAN on acdc-phantom, sample, report."""

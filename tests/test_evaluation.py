@@ -64,7 +64,8 @@ def test_protocol_end_to_end_writes_reports(model, tmp_path):
                                       "prdc": {"features": "pixels"}})
     dice = results["dice"]
     assert set(dice["sources"]) == {"synthetic", "original", "augmented original", "original + synthetic"}
-    assert dice["sources"]["original + synthetic"]["training_pairs"] == 48 + dice["sources"]["original"]["training_pairs"]
+    pairs = {source: r["training_pairs"] for source, r in dice["sources"].items()}
+    assert pairs["original + synthetic"] == 48 + pairs["original"]
     assert all(0 <= s["dice"] <= 1 for s in dice["sources"].values())
     assert dice["seeds"] == 2 and dice["test_subjects"] == 2 and dice["steps"] == 15
     assert results["unet-fd"]["unet_fd"] > 0 and len(results["unet-fd"]["reference_unet_sha256"]) == 64

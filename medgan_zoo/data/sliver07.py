@@ -98,5 +98,5 @@ def load_sliver07(config: Sliver07Config) -> SliceDataset:
                 subjects.append(subject)
         return SliceArrays(np.stack(out_images), np.stack(out_masks), subjects)
 
-    files = [p for _, s, l in volumes for h in (s, l) for p in _companions(h)]
+    files = [p for _, scan, label in volumes for h in (scan, label) for p in _companions(h)]
     return make_dataset("sliver07", config, SLIVER07_LABELS, 1, file_fingerprints(root, files), build)

@@ -9,7 +9,6 @@ import os
 import warnings
 from collections.abc import Callable
 
-import torch
 from torch import Tensor
 
 from ..data.cache import cache_root

@@ -126,9 +126,9 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
         samples = source.sample(n, seed=seed, device=device)
     _check_samples(samples, data_spec)
     out_path = Path(out) if out is not None else None
+    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
-                      dict(dataset_config or {}), torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")),
-                      out_path, configs)
+                      dict(dataset_config or {}), run_on, out_path, configs)
     results: dict[str, Any] = {}
     for name, spec in specs.items():
         results[name] = spec.resolve_factory()(configs[name])(ctx)

@@ -58,7 +58,8 @@ def _download(destination: Path) -> Path:
     sha = file_sha256(Path(tmp.name))
     if not sha.startswith(HASH_PREFIX):
         Path(tmp.name).unlink(missing_ok=True)
-        raise WeightsNotFound(f"downloaded Inception weights have sha256 {sha}, expected {HASH_PREFIX}...; refusing them")
+        raise WeightsNotFound(
+            f"downloaded Inception weights have sha256 {sha}, expected {HASH_PREFIX}...; refusing them")
     os.replace(tmp.name, destination)
     return destination
 

@@ -117,7 +117,7 @@ class GAN(nn.Module):
         ema_params = list(self.generator_ema.parameters())
         params = list(self.generator.parameters())
         torch._foreach_lerp_(ema_params, params, 1.0 - self.config.ema_decay)
-        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
             ema_buffer.copy_(buffer)
 
     def networks(self) -> Iterator[tuple[str, nn.Module]]:

@@ -22,10 +22,13 @@ DiffAugmentOp = Literal["color", "translation", "cutout"]
 class DcganFamilyConfig(GanConfig):
     """Architecture and training knobs shared by DCGAN, LSGAN, WGAN, WGAN-GP and HingeGAN."""
 
-    g_filters: int = Field(default=64, ge=8, le=512, description="Filters of the generator's last block (Table 1: 16-128).")
-    d_filters: int = Field(default=64, ge=8, le=512, description="Filters of the discriminator's first block (Table 1: 16-128).")
+    g_filters: int = Field(default=64, ge=8, le=512,
+                           description="Filters of the generator's last block (Table 1: 16-128).")
+    d_filters: int = Field(default=64, ge=8, le=512,
+                           description="Filters of the discriminator's first block (Table 1: 16-128).")
     g_activation: Activation = Field(default="relu", description="Generator activation.")
-    d_activation: Activation = Field(default="leaky-relu", description="Discriminator activation (LeakyReLU slope 0.2).")
+    d_activation: Activation = Field(default="leaky-relu",
+                                     description="Discriminator activation (LeakyReLU slope 0.2).")
     g_norm: Norm = Field(default="batch", description="Generator normalisation (BatchNorm / InstanceNorm).")
     d_norm: Norm = Field(default="batch", description="Discriminator normalisation (none on its first layer).")
     g_spectral_norm: bool = Field(default=False, description="Spectral normalisation on generator convolutions.")
@@ -96,7 +99,8 @@ class WganGpConfig(DcganFamilyConfig):
     betas: tuple[float, float] = Field(default=(0.0, 0.9), description="Adam betas (WGAN-GP: 0, 0.9).")
     n_critic: int = Field(default=5, ge=1, description="Critic steps per generator step.")
     d_norm: Literal["batch", "instance", "none"] = Field(
-        default="instance", description="Critic normalisation; BatchNorm mixes samples, which the penalty assumes it does not."
+        default="instance",
+        description="Critic normalisation; BatchNorm mixes samples, which the penalty assumes it does not.",
     )
     gp_weight: float = Field(default=10.0, ge=0, description="Weight of the gradient penalty (lambda).")
 

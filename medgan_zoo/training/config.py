@@ -33,6 +33,20 @@ class TrainConfig(BaseModel):
 
 
 
+def make_train_config(values: dict[str, Any]) -> TrainConfig:
+    """Validate training settings; errors name the field (with a spelling hint) in one line."""
+    from pydantic import ValidationError
+
+    from ..errors import ConfigError
+    from ..specs import describe_validation_error
+
+    try:
+        return TrainConfig.model_validate(values)
+    except ValidationError as exc:
+        fields = list(TrainConfig.model_fields)
+        raise ConfigError(f"invalid training settings: {describe_validation_error(exc, fields)}") from None
+
+
 #: Fields a resumed run may change without changing what it computes.
 RESUMABLE_CHANGES = frozenset(
     {"steps", "log_every", "sample_every", "checkpoint_every", "progress", "tensorboard", "device", "data_root"}

@@ -25,7 +25,7 @@ import torch
 from ..errors import MedganZooError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from .checkpoint import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
-from .config import RESUMABLE_CHANGES, TrainConfig
+from .config import RESUMABLE_CHANGES, TrainConfig, make_train_config
 
 RUN_CONFIG = "train.json"
 METRICS = "metrics.csv"
@@ -81,13 +81,13 @@ class Trainer:
         changed = [k for k in TrainConfig.model_fields
                    if k not in RESUMABLE_CHANGES and getattr(before, k) != getattr(self.config, k)]
         if changed:
+            started = ", ".join(f"{k}={getattr(before, k)!r}" for k in changed)
             raise MedganZooError(f"cannot resume {self.out} with a different {', '.join(changed)} "
-                                 f"(the run was started with {', '.join(f'{k}={getattr(before, k)!r}' for k in changed)})")
+                                 f"(the run was started with {started})")
         return json.loads(run_file.read_text())
 
     def setup(self) -> None:
         from ..factory import create_gan, load_dataset
-
         from ..registry import get_registry
 
         c = self.config
@@ -350,15 +350,7 @@ def train(gan: str, dataset: str, *, out: str | Path, data_root: str | Path | No
     dataset's; ``settings`` are :class:`TrainConfig` fields (seed, device, log_every, ...). The run
     folder ends up loadable with ``medgan_zoo.load(out)``.
     """
-    from pydantic import ValidationError
-
-    from ..specs import describe_validation_error
-
-    try:
-        config = TrainConfig(gan=gan, dataset=dataset, data_root=data_root, resolution=resolution, steps=steps,
-                             gan_config=gan_config or {}, dataset_config=dataset_config or {}, **settings)
-    except ValidationError as exc:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"invalid training settings: {describe_validation_error(exc, list(TrainConfig.model_fields))}") from None
+    config = make_train_config(dict(
+        gan=gan, dataset=dataset, data_root=data_root, resolution=resolution, steps=steps,
+        gan_config=gan_config or {}, dataset_config=dataset_config or {}, **settings))
     return Trainer(config, Path(out), resume).run()

@@ -117,7 +117,7 @@ class CardiacPhantom(Phantom):
         keys = []
         for number, subject in self._subjects():
             heart = _heart(rng_for(self.config.seed, _TAG, number))
-            for f, frame in enumerate(frames):
+            for frame in frames:
                 keys += [SliceKey(subject, number, (0 if frame == "ed" else 1, z))
                          for z in range(heart.slices)]
         return keys

@@ -133,7 +133,8 @@ class FundusPhantom(Phantom):
         d = np.sqrt(((y - cy) / ry) ** 2 + ((x - cx) / rx) ** 2)
         glow = 0.92 * np.clip((1.12 - d) / 0.3, 0, 1)  # a plateau with a soft rim
         rgb = rgb * (1 - glow) + _DISC[:, None, None] * glow
-        cup = np.clip(1 - np.sqrt(((y - cy) / (ry * 0.45)) ** 2 + ((x - cx + eye.side * rx * 0.15) / (rx * 0.45)) ** 2), 0, 1)
+        cup_x = (x - cx + eye.side * rx * 0.15) / (rx * 0.45)
+        cup = np.clip(1 - np.sqrt(((y - cy) / (ry * 0.45)) ** 2 + cup_x**2), 0, 1)
         rgb = rgb + 0.25 * cup * (1 - rgb)
 
         opacity = _draw_vessels(n, _vessels(rng, eye), extent)
