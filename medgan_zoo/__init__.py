@@ -14,6 +14,7 @@ from .registry import Problem, Registry, get_registry, reset_registry, use_regis
 from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
 
 if TYPE_CHECKING:
+    from .catalogue import list_models
     from .evaluation.fid import compute_fid, compute_kid
     from .evaluation.harness import evaluate
     from .evaluation.study import study
@@ -30,6 +31,7 @@ _LAZY = {
     "study": ("medgan_zoo.evaluation.study", "study"),
     "compute_fid": ("medgan_zoo.evaluation.fid", "compute_fid"),
     "compute_kid": ("medgan_zoo.evaluation.fid", "compute_kid"),
+    "list_models": ("medgan_zoo.catalogue", "list_models"),
 }
 
 
@@ -66,6 +68,7 @@ __all__ = [
     "evaluate",
     "get_registry",
     "hookimpl",
+    "list_models",
     "load",
     "load_dataset",
     "reset_registry",

@@ -163,6 +163,19 @@ class GanModel:
         write_model_card(directory / CARD_FILE, self.info, grid.name if grid else None)
         return directory
 
+    def push_to_hub(self, repo_id: str, private: bool = False, token: str | None = None,
+                    directory: str | Path | None = None) -> str:
+        """Export (to ``directory`` or a temporary folder) and upload with HfApi; returns the commit
+        hash to pin in a catalogue card."""
+        import tempfile
+
+        from .hub import push_folder
+
+        if directory is not None:
+            return push_folder(self.save_pretrained(directory), repo_id, private, token)
+        with tempfile.TemporaryDirectory() as tmp:
+            return push_folder(self.save_pretrained(tmp), repo_id, private, token)
+
     @classmethod
     def from_folder(cls, folder: str | Path, device: str | torch.device | None = None) -> GanModel:
         """Load a saved model folder strictly: every tensor must match the GAN's generator."""
@@ -211,17 +224,39 @@ def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, skip: tup
                                  f"{' '.join(first[:3])}") from None
 
 
-def load(source: str | Path, device: str | torch.device | None = None) -> GanModel:
-    """A model from a folder (``local-dir:PATH`` or an existing path) written by ``train`` or
-    ``save_pretrained``."""
-    text = str(source)
-    path = Path(text.removeprefix("local-dir:")).expanduser()
-    if path.is_dir():
+def load(source: str | Path, revision: str | None = None, device: str | torch.device | None = None) -> GanModel:
+    """A model from a folder, the Hugging Face Hub, or the catalogue.
+
+    ``local-dir:PATH`` or an existing path: a folder written by ``train`` or ``save_pretrained``.
+    ``hf://org/repo[@revision]`` or ``hf-hub:org/repo``: a Hub repository (downloaded through the
+    huggingface_hub cache; ``HF_HUB_OFFLINE=1`` uses the cache only). Anything else is a catalogue
+    name (``medgan-zoo models``), fetched at its pinned revision and checked against its sha256.
+    """
+    from .hub import download, parse_source, verify
+
+    parsed = parse_source(str(source), revision)
+    if parsed.kind == "local":
+        path = Path(parsed.value).expanduser()
+        if not path.is_dir():
+            raise ModelLoadError(f"{str(source)!r} is not a model folder (expected a directory holding "
+                                 f"{CONFIG_FILE} and {WEIGHTS_FILE}, as written by `medgan-zoo train` or "
+                                 "`save_pretrained`)")
         return GanModel.from_folder(path, device)
-    raise ModelLoadError(
-        f"{text!r} is not a model folder (expected a directory holding {CONFIG_FILE} and {WEIGHTS_FILE}, "
-        "as written by `medgan-zoo train` or `save_pretrained`)"
-    )
+    if parsed.kind == "hub":
+        return GanModel.from_folder(download(parsed.value, parsed.revision), device)
+    from .catalogue import get_card
+
+    card = get_card(parsed.value)
+    if card.status != "published":
+        why = card.training.get("why_unpublished", "not published yet")
+        raise ModelLoadError(f"{card.name} has no published checkpoint ({why}). Train it yourself with:\n  "
+                             f"{card.train_command}")
+    if parsed.revision and parsed.revision != card.hub.revision:
+        raise ModelLoadError(f"{card.name} is pinned to revision {card.hub.revision}; revision={parsed.revision!r} "
+                             f"would bypass its checksums (load hf://{card.hub.repo_id}@{parsed.revision} instead)")
+    folder = download(card.hub.repo_id, card.hub.revision)
+    verify(folder, card.hub.sha256)  # before any tensor is read
+    return GanModel.from_folder(folder, device)
 
 
 def info_for(gan_name: str, gan, dataset, training: dict[str, Any] | None = None) -> ModelInfo:
