@@ -84,11 +84,16 @@ class GanModel:
         """
         block = self.gan.sampling_block
         generator = self.gan.sampling_generator()
+        per_sample = {k: v for k, v in options.items() if k in self.gan.per_sample_options and v is not None}
         images, masks = [], []
         first, last = start // block, (start + count - 1) // block
         for b in range(first, last + 1):
             z = latents(seed, b * block, block, self.gan.latent_dim).to(device)
-            output = self.gan.generate(z, generator=generator, **options)
+            block_options = dict(options)
+            for key, values in per_sample.items():  # this block's slice, padded with its last value
+                index = torch.arange(b * block, (b + 1) * block).clamp(max=len(values) - 1)
+                block_options[key] = values[index].to(device)
+            output = self.gan.generate(z, generator=generator, **block_options)
             lo, hi = max(start - b * block, 0), min(start + count - b * block, block)
             pair = self.gan.to_pairs(output[lo:hi])
             images.append(pair[0].cpu())
@@ -107,11 +112,17 @@ class GanModel:
         chunk = -(-(batch_size or 256) // block) * block  # whole blocks, so none is computed twice
         return (new_seed() if seed is None else seed), chunk, device
 
+    def _check_per_sample(self, n: int, options: dict[str, Any]) -> None:
+        for key in self.gan.per_sample_options:
+            if key in options and options[key] is not None and len(options[key]) != n:
+                raise ValueError(f"{key} holds {len(options[key])} values for n={n} samples; give one per sample")
+
     def sample(self, n: int, *, seed: int | None = None, batch_size: int | None = None,
                device: str | torch.device | None = None, **options: Any) -> Samples:
         """``n`` generated pairs in memory. Sample ``i`` depends only on (seed, i): not on ``n``,
         ``batch_size`` (how many are generated at a time) or earlier calls."""
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        self._check_per_sample(n, options)
         parts = [self._generate(seed, start, count, device, **options) for start, count in batches(n, chunk)]
         return Samples(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), seed,
                        dict(self.label_map))
@@ -124,6 +135,7 @@ class GanModel:
 
         check_format(format)
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        self._check_per_sample(n, options)
         out = Path(out)
         for start, count in batches(n, chunk):
             images, masks = self._generate(seed, start, count, device, **options)
@@ -136,14 +148,18 @@ class GanModel:
     def state_tensors(self) -> dict[str, torch.Tensor]:
         tensors = {}
         for name, module in self.gan.networks():
-            if name == "discriminator":
+            if name.endswith("discriminator"):
                 continue
             for key, value in module.state_dict().items():
                 tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
         return tensors
 
-    def save_pretrained(self, directory: str | Path, sample_grid: bool = True) -> Path:
-        """Write a Hub-ready folder: config.json, model.safetensors, README.md (+ samples.png)."""
+    def save_pretrained(self, directory: str | Path, sample_grid: bool = True,
+                        grid_options: dict[str, Any] | None = None) -> Path:
+        """Write a Hub-ready folder: config.json, model.safetensors, README.md (+ samples.png).
+
+        ``grid_options`` are sampling options for the grid (``masks`` for a GAN that needs them);
+        without them such a GAN's folder gets no grid."""
         from safetensors.torch import save_file
 
         from .modelcard import write_model_card
@@ -155,11 +171,13 @@ class GanModel:
         _atomic_write(directory / CONFIG_FILE,
                       lambda p: p.write_text(self.info.model_dump_json(indent=2)))
         grid = None
-        if sample_grid:
+        options = dict(grid_options or {})
+        if sample_grid and (options or not self.gan.needs_masks_to_sample):
             from .data.preview import save_grid
 
             grid = directory / "samples.png"
-            save_grid(self.sample(16, seed=0).grid(16, 4), grid)
+            count = len(options["masks"]) if "masks" in options else 16
+            save_grid(self.sample(count, seed=0, **options).grid(16, 4), grid)
         write_model_card(directory / CARD_FILE, self.info, grid.name if grid else None)
         return directory
 
@@ -203,14 +221,16 @@ class GanModel:
             tensors = load_file(str(weights_path))
         except Exception as exc:
             raise ModelLoadError(f"cannot read {weights_path}: {type(exc).__name__}: {exc}") from None
-        load_networks(gan, tensors, weights_path, skip=("discriminator",))
+        load_networks(gan, tensors, weights_path, sampling_only=True)
         return cls(gan, info, device)
 
 
-def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, skip: tuple[str, ...] = ()) -> None:
-    """Load ``name.key`` tensors into the GAN's networks, strictly (missing or extra is an error)."""
-    networks = {name: module for name, module in gan.networks() if name not in skip}
-    unknown = sorted({k.split(".", 1)[0] for k in tensors} - set(networks) - set(skip))
+def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, sampling_only: bool = False) -> None:
+    """Load ``name.key`` tensors into the GAN's networks, strictly (missing or extra is an error);
+    ``sampling_only`` leaves the discriminators out (model files do not hold them)."""
+    networks = {name: module for name, module in gan.networks()
+                if not (sampling_only and name.endswith("discriminator"))}
+    unknown = sorted({k.split(".", 1)[0] for k in tensors} - set(networks))
     if unknown:
         raise ModelLoadError(f"{source}: unexpected tensors for {unknown}")
     for name, module in networks.items():

@@ -46,7 +46,11 @@ def render_model_card(info: ModelInfo, grid: str | None = None, license: str = "
                 lines.append(f"- {key.replace('_', ' ')}: {training[key]}")
     else:
         lines.append("- not recorded")
-    lines += ["", "Full configuration: `config.json`.", ""]
+    lines += ["", "## Configuration", "",
+              "The GAN's config (all of it is in `config.json`); for conditional GANs, `mask_source` says where "
+              "masks come from when none are given, which decides how new the generated pairs are.", ""]
+    lines += [f"- {key}: {value}" for key, value in info.gan_config.items()]
+    lines.append("")
     if info.metrics:
         lines += ["## Evaluation", ""] + [f"- {k}: {v}" for k, v in info.metrics.items()] + [""]
     lines += ["## Data", "",

@@ -54,6 +54,9 @@ class GAN(nn.Module):
     #: Samples per generator forward pass when sampling (fixed, so results never depend on the
     #: caller's batch size); plugins with large generators may lower it.
     sampling_block: int = 32
+    #: Sampling options that carry one value per sample (e.g. SPADE's ``masks``): the sampler
+    #: checks their length against n and hands each forward block its own slice.
+    per_sample_options: tuple[str, ...] = ()
 
     def __init__(self, config: GanConfig, with_discriminator: bool = True):
         super().__init__()
@@ -73,6 +76,11 @@ class GAN(nn.Module):
     @property
     def output_channels(self) -> int:
         return self.config.image_channels + self.config.num_classes
+
+    @property
+    def needs_masks_to_sample(self) -> bool:
+        """True when ``generate`` must be given ``masks=`` (a conditional GAN with no mask source)."""
+        return False
 
     def sampling_generator(self) -> nn.Module:
         """The generator to sample from: the EMA copy when there is one."""
@@ -96,6 +104,10 @@ class GAN(nn.Module):
         return images, masks
 
     # -- training -----------------------------------------------------------------------------
+
+    def prepare_training(self, data: Tensor) -> None:
+        """Called once before the first step with the whole joint training tensor (on the device):
+        check that what the config asks for is available; keep what the GAN needs from the data."""
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Create ``self.optimizers`` (names are checkpoint keys)."""
@@ -121,7 +133,9 @@ class GAN(nn.Module):
             ema_buffer.copy_(buffer)
 
     def networks(self) -> Iterator[tuple[str, nn.Module]]:
-        """(name, module) of every network, for checkpoints: generator, generator_ema, discriminator."""
+        """(name, module) of every network, for checkpoints: generator, generator_ema, discriminator.
+
+        Names ending in ``discriminator`` are training-only: model files leave them out."""
         yield "generator", self.generator
         if self.generator_ema is not None:
             yield "generator_ema", self.generator_ema

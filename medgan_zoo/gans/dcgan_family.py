@@ -59,7 +59,7 @@ class DcganFamilyGAN(GAN):
             self._vgg = VggFeatures(find_vgg_weights(self.config.vgg_weights)).to(device)
         return self._vgg
 
-    def prepare_training(self) -> None:
+    def prepare_training(self, data: Tensor | None = None) -> None:
         """Fail before the first step when a knob needs something missing (VGG weights)."""
         if self.config.vgg_weight > 0:
             self._vgg_features()

@@ -78,7 +78,7 @@ def restore_checkpoint(tensors: dict[str, torch.Tensor], meta: dict[str, Any], g
     from ..model import load_networks
 
     networks = {k: v for k, v in tensors.items() if not k.startswith(("optim.", "rng."))}
-    load_networks(gan, networks, source)
+    load_networks(gan, networks, source)  # every network, discriminators included
     for name, optimizer in gan.optimizers.items():
         _restore_optimizer(name, optimizer, meta["optimizers"][name], tensors)
     rng.set_state(tensors["rng.engine"])

@@ -105,9 +105,6 @@ class Trainer:
         if self.cuda:
             self.gan.to(memory_format=torch.channels_last)
         self.gan.configure_optimizers()
-        prepare = getattr(self.gan, "prepare_training", None)
-        if prepare:
-            prepare()
         if c.compile:  # in place, so state_dict keys (checkpoints, exports) stay the same
             self.gan.generator.compile()
             if self.gan.discriminator is not None:
@@ -115,6 +112,7 @@ class Trainer:
         gc = self.gan.config
         data = joint_from_pairs(self.dataset.images, self.dataset.masks, gc.num_classes).to(self.device)
         self.data = data.contiguous(memory_format=torch.channels_last) if self.cuda else data
+        self.gan.prepare_training(self.data)
         self.rng = torch.Generator(device=self.device).manual_seed(c.seed)
         self.augment = self.diffaugment = None
         from .augment import DiffAugment, PairAugment
@@ -144,6 +142,12 @@ class Trainer:
 
     # -- outputs --------------------------------------------------------------------------------
 
+    def _grid_options(self) -> dict[str, torch.Tensor]:
+        """Training masks for the grids of a GAN that cannot sample without them."""
+        if not self.gan.needs_masks_to_sample:
+            return {}
+        return {"masks": self.data[:16, self.gan.config.image_channels:].argmax(dim=1).cpu()}
+
     def _write_grid(self, step: int) -> Path:
         from ..data.preview import save_grid
         from ..sampling import Samples, latents
@@ -151,9 +155,11 @@ class Trainer:
         G = self.gan.sampling_generator()
         was_training = G.training
         G.eval()
+        options = {k: v.to(self.device) for k, v in self._grid_options().items()}
+        count = len(options["masks"]) if options else 16
         with torch.no_grad():
-            z = latents(self.config.seed, 0, 16, self.gan.latent_dim).to(self.device)
-            images, masks = self.gan.to_pairs(self.gan.generate(z, generator=G))
+            z = latents(self.config.seed, 0, count, self.gan.latent_dim).to(self.device)
+            images, masks = self.gan.to_pairs(self.gan.generate(z, generator=G, **options))
         G.train(was_training)
         path = self.out / "samples" / f"step_{step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,7 +185,7 @@ class Trainer:
                     "seconds": round(seconds, 1), "images_per_second": round(ips, 1),
                     "device": str(self.device), "train_config": json.loads(self.config.model_dump_json())}
         info = info_for(self.config.gan, self.gan, self.dataset, training)
-        GanModel(self.gan, info, self.device).save_pretrained(self.out)
+        GanModel(self.gan, info, self.device).save_pretrained(self.out, grid_options=self._grid_options())
 
     # -- the loop -------------------------------------------------------------------------------
 

@@ -1,0 +1,157 @@
+"""SPADE's networks: spatially-adaptive normalisation, residual blocks, the generator, an optional
+image encoder, and the multi-scale PatchGAN discriminator."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .config import SpadeConfig
+
+
+def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    return spectral_norm(layer) if on else layer
+
+
+class Spade(nn.Module):
+    """Parameter-free normalisation of ``x``, then a per-pixel scale and shift computed from the
+    mask resized (nearest) to ``x``: ``norm(x) * (1 + gamma(m)) + beta(m)``."""
+
+    def __init__(self, channels: int, label_channels: int, hidden: int, norm: str):
+        super().__init__()
+        self.norm = (nn.BatchNorm2d(channels, affine=False) if norm == "batch"
+                     else nn.InstanceNorm2d(channels, affine=False))
+        self.shared = nn.Sequential(nn.Conv2d(label_channels, hidden, 3, padding=1), nn.ReLU())
+        self.gamma = nn.Conv2d(hidden, channels, 3, padding=1)
+        self.beta = nn.Conv2d(hidden, channels, 3, padding=1)
+
+    def forward(self, x: Tensor, segmap: Tensor) -> Tensor:
+        segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
+        hidden = self.shared(segmap)
+        return self.norm(x) * (1 + self.gamma(hidden)) + self.beta(hidden)
+
+
+class SpadeResBlock(nn.Module):
+    def __init__(self, fin: int, fout: int, config: SpadeConfig, label_channels: int):
+        super().__init__()
+        middle = min(fin, fout)
+        sn, hidden, norm = config.g_spectral_norm, config.spade_hidden, config.norm
+        self.norm_0 = Spade(fin, label_channels, hidden, norm)
+        self.conv_0 = _sn(nn.Conv2d(fin, middle, 3, padding=1), sn)
+        self.norm_1 = Spade(middle, label_channels, hidden, norm)
+        self.conv_1 = _sn(nn.Conv2d(middle, fout, 3, padding=1), sn)
+        self.learned_shortcut = fin != fout
+        if self.learned_shortcut:
+            self.norm_s = Spade(fin, label_channels, hidden, norm)
+            self.conv_s = _sn(nn.Conv2d(fin, fout, 1, bias=False), sn)
+
+    def forward(self, x: Tensor, segmap: Tensor) -> Tensor:
+        shortcut = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))
+        return shortcut + dx
+
+
+def _levels(resolution: int) -> int:
+    levels = int(math.log2(resolution)) - 2
+    if resolution < 8 or 2 ** (levels + 2) != resolution:
+        raise ValueError(f"SPADE needs a power-of-two resolution >= 8, got {resolution}")
+    return levels
+
+
+class SpadeGenerator(nn.Module):
+    """(one-hot mask [N,K,H,W], z [N,latent]) -> image [N,C,H,W] in [-1, 1]; starts at 4x4 and
+    doubles the resolution per SPADE residual block."""
+
+    def __init__(self, config: SpadeConfig):
+        super().__init__()
+        self.config = config
+        levels = _levels(config.resolution)
+        widths = [config.filters * min(2 ** (levels - i), 8) for i in range(levels + 1)]
+        k = config.num_classes
+        if config.input == "noise":
+            self.head = nn.Linear(config.latent_dim, widths[0] * 16)
+        else:
+            self.head = nn.Conv2d(k, widths[0], 3, padding=1)
+        self.first = SpadeResBlock(widths[0], widths[0], config, k)
+        self.blocks = nn.ModuleList(SpadeResBlock(widths[i], widths[i + 1], config, k) for i in range(levels))
+        self.out = nn.Conv2d(widths[-1], config.image_channels, 3, padding=1)
+        self._start = widths[0]
+
+    def forward(self, segmap: Tensor, z: Tensor) -> Tensor:
+        if self.config.input == "noise":
+            x = self.head(z).view(len(z), self._start, 4, 4)
+        else:
+            x = self.head(F.interpolate(segmap, size=(4, 4), mode="nearest"))
+        x = self.first(x, segmap)
+        for block in self.blocks:
+            x = block(F.interpolate(x, scale_factor=2, mode="nearest"), segmap)
+        return torch.tanh(self.out(F.leaky_relu(x, 0.2)))
+
+
+class ImageEncoder(nn.Module):
+    """Image -> (mu, logvar) of z, for VAE (style-guided) mode."""
+
+    def __init__(self, config: SpadeConfig):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width, channels = config.filters, config.image_channels
+        size = config.resolution
+        while size > 4:
+            layers += [spectral_norm(nn.Conv2d(channels, width, 3, stride=2, padding=1)),
+                       nn.InstanceNorm2d(width, affine=True), nn.LeakyReLU(0.2)]
+            channels, width, size = width, min(width * 2, config.filters * 8), size // 2
+        self.features = nn.Sequential(*layers)
+        self.mu = nn.Linear(channels * 16, config.latent_dim)
+        self.logvar = nn.Linear(channels * 16, config.latent_dim)
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.features(images).flatten(1)
+        return self.mu(h), self.logvar(h)
+
+
+class PatchDiscriminator(nn.Module):
+    """pix2pixHD's N-layer PatchGAN with spectral norm; returns every layer's output (the last is
+    the real/fake map) for the feature-matching loss."""
+
+    def __init__(self, in_channels: int, filters: int, layers: int):
+        super().__init__()
+        blocks = [nn.Sequential(spectral_norm(nn.Conv2d(in_channels, filters, 4, 2, 2)), nn.LeakyReLU(0.2))]
+        width = filters
+        for n in range(1, layers):
+            nxt = min(width * 2, 512)
+            stride = 1 if n == layers - 1 else 2
+            blocks.append(nn.Sequential(spectral_norm(nn.Conv2d(width, nxt, 4, stride, 2)),
+                                        nn.InstanceNorm2d(nxt, affine=False), nn.LeakyReLU(0.2)))
+            width = nxt
+        blocks.append(nn.Sequential(nn.Conv2d(width, 1, 4, 1, 2)))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        outputs = []
+        for block in self.blocks:
+            x = block(x)
+            outputs.append(x)
+        return outputs
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """PatchGANs on the input and on 2x, 4x... downsampled copies; input = image + one-hot mask."""
+
+    def __init__(self, config: SpadeConfig):
+        super().__init__()
+        channels = config.image_channels + config.num_classes
+        self.scales = nn.ModuleList(PatchDiscriminator(channels, config.d_filters, config.d_layers)
+                                    for _ in range(config.d_scales))
+
+    def forward(self, x: Tensor) -> list[list[Tensor]]:
+        results = []
+        for i, discriminator in enumerate(self.scales):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            results.append(discriminator(x))
+        return results
