@@ -63,7 +63,8 @@ def monai(data: list[torch.Tensor], resolution: int) -> float:
         fake = torch.cat([fake_images, real[:, 1:]], 1)
         d_real, _ = D(real)
         d_fake, _ = D(fake.detach())
-        loss_d = sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(d_real, d_fake, strict=True)) / len(d_real)
+        pairs = zip(d_real, d_fake, strict=True)
+        loss_d = sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in pairs) / len(d_real)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -72,7 +73,8 @@ def monai(data: list[torch.Tensor], resolution: int) -> float:
         with torch.no_grad():
             _, f_real = D(real)
         loss_g = -sum(p.mean() for p in p_fake) / len(p_fake)
-        loss_g = loss_g + 10 * sum(F.l1_loss(a, b) for fa, fb in zip(f_fake, f_real, strict=True) for a, b in zip(fa, fb, strict=True)) / 2
+        matched = [(a, b) for fa, fb in zip(f_fake, f_real, strict=True) for a, b in zip(fa, fb, strict=True)]
+        loss_g = loss_g + 10 * sum(F.l1_loss(a, b) for a, b in matched) / 2
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
