@@ -24,6 +24,12 @@ class SpadeConfig(GanConfig):
     kl_weight: float = Field(default=0.05, ge=0, description="Weight of the KL term in VAE mode.")
     norm: Literal["batch", "instance"] = Field(default="batch", description="Parameter-free norm inside SPADE.")
     spade_hidden: int = Field(default=128, ge=8, description="Channels of SPADE's shared mask convolution.")
+    full_resolution_block: bool = Field(
+        default=False,
+        description="Run the last SPADE block at the output resolution (the paper's layout); off, the last block "
+        "runs at half resolution and a nearest upsampling + convolution produce the image (MONAI's layout, ~4x "
+        "less work at the top level).",
+    )
     g_spectral_norm: bool = Field(default=True, description="Spectral normalisation on generator convolutions.")
     d_scales: int = Field(default=2, ge=1, le=4, description="Scales of the multi-scale PatchGAN discriminator.")
     d_layers: int = Field(default=4, ge=2, le=6, description="Convolution layers per PatchGAN.")

@@ -78,8 +78,9 @@ class SpadeGenerator(nn.Module):
         else:
             self.head = nn.Conv2d(k, widths[0], 3, padding=1)
         self.first = SpadeResBlock(widths[0], widths[0], config, k)
-        self.blocks = nn.ModuleList(SpadeResBlock(widths[i], widths[i + 1], config, k) for i in range(levels))
-        self.out = nn.Conv2d(widths[-1], config.image_channels, 3, padding=1)
+        blocks = levels if config.full_resolution_block else levels - 1
+        self.blocks = nn.ModuleList(SpadeResBlock(widths[i], widths[i + 1], config, k) for i in range(blocks))
+        self.out = nn.Conv2d(widths[blocks], config.image_channels, 3, padding=1)
         self._start = widths[0]
 
     def forward(self, segmap: Tensor, z: Tensor) -> Tensor:
@@ -90,6 +91,8 @@ class SpadeGenerator(nn.Module):
         x = self.first(x, segmap)
         for block in self.blocks:
             x = block(F.interpolate(x, scale_factor=2, mode="nearest"), segmap)
+        if x.shape[-1] != segmap.shape[-1]:  # the last block ran at half resolution
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
         return torch.tanh(self.out(F.leaky_relu(x, 0.2)))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -36,12 +38,15 @@ def test_spade_normalisation_against_a_hand_built_reference():
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256])
-@pytest.mark.parametrize(("channels", "classes"), [(1, 4), (3, 2)])
-def test_shapes(resolution, channels, classes):
-    config = SpadeConfig(resolution=resolution, image_channels=channels, num_classes=classes, **TINY)
+@pytest.mark.parametrize(("channels", "classes", "full"), [(1, 4, False), (3, 2, True)])
+def test_shapes(resolution, channels, classes, full):
+    config = SpadeConfig(resolution=resolution, image_channels=channels, num_classes=classes,
+                         full_resolution_block=full, **TINY)
     masks = F.one_hot(torch.randint(0, classes, (2, resolution, resolution)), classes).permute(0, 3, 1, 2).float()
     image = SpadeGenerator(config)(masks, torch.randn(2, 16))
     assert image.shape == (2, channels, resolution, resolution) and image.abs().max() <= 1
+    generator = SpadeGenerator(config)
+    assert len(generator.blocks) == int(math.log2(resolution)) - 2 - (0 if full else 1)
     outputs = MultiscaleDiscriminator(config)(torch.cat([image, masks], 1))
     assert len(outputs) == 2 and len(outputs[0]) == config.d_layers + 1
     assert outputs[1][-1].shape[-1] < outputs[0][-1].shape[-1]  # the second scale sees half the size
