@@ -25,10 +25,10 @@ class SpadeConfig(GanConfig):
     norm: Literal["batch", "instance"] = Field(default="batch", description="Parameter-free norm inside SPADE.")
     spade_hidden: int = Field(default=128, ge=8, description="Channels of SPADE's shared mask convolution.")
     full_resolution_block: bool = Field(
-        default=False,
+        default=True,
         description="Run the last SPADE block at the output resolution (the paper's layout); off, the last block "
-        "runs at half resolution and a nearest upsampling + convolution produce the image (MONAI's layout, ~4x "
-        "less work at the top level).",
+        "runs at half resolution and a nearest upsampling + convolution produce the image (MONAI's layout: "
+        "2.5x faster steps, slightly worse downstream Dice in our measurements).",
     )
     g_spectral_norm: bool = Field(default=True, description="Spectral normalisation on generator convolutions.")
     d_scales: int = Field(default=2, ge=1, le=4, description="Scales of the multi-scale PatchGAN discriminator.")
