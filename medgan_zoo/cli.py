@@ -159,27 +159,29 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
 @datasets.command("show")
 @click.argument("name")
 @_data_root
-@_split
+@click.option("--split", "splits", type=click.Choice(["train", "test", "all"]), multiple=True,
+              help="Split(s) to describe (repeatable; default: train and test).")
 @_resolution
 @_settings
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def datasets_show(name: str, data_root: Path | None, split: str, resolution: int,
+def datasets_show(name: str, data_root: Path | None, splits: tuple[str, ...], resolution: int,
                   settings: tuple[str, ...], as_json: bool) -> None:
-    """Subjects, slices and class pixel frequencies of one split of NAME."""
-    dataset = _load(name, data_root, split, resolution, settings)
-    summary = dataset.summary()
-    summary["slices_per_subject"] = dataset.slices_per_subject()
+    """Subjects, slices per split and class pixel frequencies of NAME."""
+    summaries = {}
+    for split in splits or ("train", "test"):
+        dataset = _load(name, data_root, split, resolution, settings)
+        summaries[split] = {**dataset.summary(), "slices_per_subject": dataset.slices_per_subject()}
     if as_json:
-        _print_json(summary)
+        _print_json({"name": name, "resolution": resolution, "splits": summaries})
         return
-    per_subject = list(summary["slices_per_subject"].values())
-    click.echo(f"{name} ({split}): {summary['subjects']} subjects, {summary['slices']} slices of "
-               f"{resolution}x{resolution}, {summary['channels']} channel(s)")
-    click.echo(f"slices per subject: min {min(per_subject)}, max {max(per_subject)}, "
-               f"mean {sum(per_subject) / len(per_subject):.1f}")
-    click.echo("class pixel frequencies:")
-    for label, fraction in summary["class_frequencies"].items():
-        click.echo(f"  {label:<20} {fraction:8.4%}")
+    for split, summary in summaries.items():
+        per_subject = list(summary["slices_per_subject"].values())
+        subjects = summary["subjects"]
+        click.echo(f"{name} ({split}): {subjects} subject{'s' * (subjects != 1)}, {summary['slices']} slices of "
+                   f"{resolution}x{resolution}, {summary['channels']} channel(s); slices per subject "
+                   f"{min(per_subject)}-{max(per_subject)} (mean {sum(per_subject) / len(per_subject):.1f})")
+        click.echo("  class pixel frequencies: " + ", ".join(
+            f"{label} {fraction:.4%}" for label, fraction in summary["class_frequencies"].items()))
 
 
 @datasets.command("preview")

@@ -34,10 +34,14 @@ def test_datasets_show_counts_and_frequencies(runner):
     result = runner.invoke(cli, ["datasets", "show", "acdc-phantom", "--resolution", "32", *SMALL, "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
-    assert info["subjects"] == 3 and info["slices"] == sum(info["slices_per_subject"].values())
-    assert abs(sum(info["class_frequencies"].values()) - 1) < 1e-9
+    assert set(info["splits"]) == {"train", "test"}  # both splits unless --split says otherwise
+    train, test = info["splits"]["train"], info["splits"]["test"]
+    assert train["subjects"] == 3 and test["subjects"] == 1
+    assert train["slices"] == sum(train["slices_per_subject"].values())
+    assert abs(sum(train["class_frequencies"].values()) - 1) < 1e-9
     text = runner.invoke(cli, ["datasets", "show", "acdc-phantom", "--resolution", "32", *SMALL])
-    assert "3 subjects" in text.output and "left ventricle" in text.output
+    assert "acdc-phantom (train): 3 subjects" in text.output and "acdc-phantom (test): 1 subject," in text.output
+    assert "left ventricle" in text.output
 
 
 def test_datasets_show_real_data(runner, write_idrid):
@@ -45,7 +49,7 @@ def test_datasets_show_real_data(runner, write_idrid):
     result = runner.invoke(cli, ["datasets", "show", "idrid", "--data-root", str(root), "--split", "test",
                                  "--resolution", "32", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["slices_per_subject"] == {"IDRiD_55": 1}
+    assert json.loads(result.output)["splits"]["test"]["slices_per_subject"] == {"IDRiD_55": 1}
 
 
 @pytest.mark.parametrize(("name", "settings"), [
