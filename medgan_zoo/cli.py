@@ -139,7 +139,7 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     specs = list(get_registry().datasets.values())
-    rows = [{"name": s.name, "modality": s.modality, "organ": s.organ, "channels": s.channels,
+    rows: list[dict[str, Any]] = [{"name": s.name, "modality": s.modality, "organ": s.organ, "channels": s.channels,
              "phantom": s.phantom, "label_map": s.label_map, "summary": s.summary} for s in specs]
     if as_json:
         _print_json(rows)

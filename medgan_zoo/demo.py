@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -18,7 +19,7 @@ DEMO_RESOLUTION = 64
 DEMO_STEPS = 2000
 DEMO_SAMPLES = 256
 #: The quick scale of the evaluation; FID joins when Inception weights are on this machine.
-DEMO_METRIC_CONFIG = {
+DEMO_METRIC_CONFIG: dict[str, dict[str, Any]] = {
     "dice": {"sources": ["synthetic", "original"]},
     "fid": {"real_samples": 256},
     "kid": {"real_samples": 256},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -10,7 +11,7 @@ from .model import ModelInfo
 
 
 def render_model_card(info: ModelInfo, grid: str | None = None, license: str = "other") -> str:
-    front = {
+    front: dict[str, Any] = {
         "library_name": "medgan-zoo",
         "license": license,
         "tags": ["medgan-zoo", "gan", "medical-imaging", "image-generation", "segmentation-masks",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,11 +38,12 @@ def _read_frame(image_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarr
     import nibabel as nib
 
     with reading(image_path, "NIfTI image"):
-        image_nii = nib.load(str(image_path))
+        image_nii: Any = nib.load(str(image_path))
         image = np.asarray(image_nii.dataobj, dtype=np.float32)
         spacing = tuple(float(s) for s in image_nii.header.get_zooms()[:2])
     with reading(mask_path, "NIfTI mask"):
-        mask = np.asarray(nib.load(str(mask_path)).dataobj)
+        mask_nii: Any = nib.load(str(mask_path))
+        mask = np.asarray(mask_nii.dataobj)
     if image.ndim != 3:
         raise DatasetError(f"{image_path}: expected a 3D frame, got shape {image.shape}")
     if mask.shape != image.shape:

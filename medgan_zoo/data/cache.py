@@ -69,7 +69,7 @@ def _write(path: Path, arrays: SliceArrays) -> None:
 
     subject_ids = list(dict.fromkeys(arrays.subjects))
     lookup = {s: i for i, s in enumerate(subject_ids)}
-    tensors = {
+    tensors: dict[str, np.ndarray] = {
         "images": np.ascontiguousarray(arrays.images, dtype=np.float32),
         "masks": np.ascontiguousarray(arrays.masks, dtype=np.uint8),
         "subject_index": np.array([lookup[s] for s in arrays.subjects], dtype=np.int32),

@@ -35,7 +35,8 @@ def _read_pair(image_path: Path, mask_path: Path, resolution: int) -> tuple[np.n
         with Image.open(mask_path) as m:
             if m.size != full_size:
                 raise DatasetError(f"{mask_path}: mask size {m.size} differs from image {image_path} {full_size}")
-            gray = np.asarray(m.convert("RGB").resize((rgb.shape[1], rgb.shape[0]), Image.NEAREST)).max(axis=2)
+            resized = m.convert("RGB").resize((rgb.shape[1], rgb.shape[0]), Image.Resampling.NEAREST)
+            gray = np.asarray(resized).max(axis=2)
     values = np.unique(gray)
     if len(values) > 2:
         raise DatasetError(f"{mask_path}: {len(values)} distinct values {values[:6].tolist()}...; "

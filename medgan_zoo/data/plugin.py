@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..hookspecs import Register, hookimpl
 from ..specs import DatasetSpec
 from . import configs
 from .labels import ACDC_LABELS, IDRID_LABELS, SLIVER07_LABELS
 
 _PKG = "medgan_zoo.data"
-_CARDIAC = {"modality": "cine MRI", "organ": "heart", "channels": 1, "label_map": ACDC_LABELS}
-_LIVER = {"modality": "CT", "organ": "liver", "channels": 1, "label_map": SLIVER07_LABELS}
-_RETINA = {"modality": "fundus photograph", "organ": "retina", "channels": 3, "label_map": IDRID_LABELS}
+_CARDIAC: dict[str, Any] = {"modality": "cine MRI", "organ": "heart", "channels": 1, "label_map": ACDC_LABELS}
+_LIVER: dict[str, Any] = {"modality": "CT", "organ": "liver", "channels": 1, "label_map": SLIVER07_LABELS}
+_RETINA: dict[str, Any] = {"modality": "fundus photograph", "organ": "retina", "channels": 3, "label_map": IDRID_LABELS}
 
 
 @hookimpl

@@ -104,9 +104,10 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
     unknown = set(metric_config or {}) - set(specs) - {"unet-fd"}
     if unknown:
         raise ConfigError(f"metric_config names metrics that are not evaluated: {sorted(unknown)}")
-    if "unet-fd" in (metric_config or {}) and "unet-fd" not in configs:  # the shared U-Net feature space
+    given = metric_config or {}
+    if "unet-fd" in given and "unet-fd" not in configs:  # the shared U-Net feature space
         configs["unet-fd"] = registry.metrics["unet-fd"].make_config(
-            {**(QUICK["unet-fd"] if scale == "quick" else {}), **metric_config["unet-fd"]})
+            {**(QUICK["unet-fd"] if scale == "quick" else {}), **given["unet-fd"]})
     elif "unet-fd" not in configs and scale == "quick":
         configs["unet-fd"] = registry.metrics["unet-fd"].make_config(QUICK["unet-fd"])
 

@@ -67,7 +67,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     rows: list[dict[str, Any]] = []
     for dataset in datasets:
         root = data_roots.get(dataset)
-        common = dict(scale=scale, data_root=root, dataset_config=dataset_config, seed=seed)
+        common: dict[str, Any] = dict(scale=scale, data_root=root, dataset_config=dataset_config, seed=seed)
         if "dice" in metrics:
             from ..factory import load_dataset
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -63,8 +65,9 @@ def predict(model: nn.Module, images: Tensor, device: torch.device, batch_size: 
 @torch.no_grad()
 def bottleneck_features(model: nn.Module, images: Tensor, device: torch.device, batch_size: int = 64) -> Tensor:
     """Global-average-pooled deepest encoder features [N, C] (float64, CPU)."""
+    encoder: Any = model.encoder
     out = []
     for i in range(0, len(images), batch_size):
-        deepest = model.encoder(images[i:i + batch_size].to(device))[-1]
+        deepest = encoder(images[i:i + batch_size].to(device))[-1]
         out.append(deepest.mean(dim=(2, 3)).double().cpu())
     return torch.cat(out)

@@ -4,6 +4,7 @@ for square resolutions 32-256 (any power of two >= 8) and any channel count."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -101,7 +102,8 @@ def initialise(module: nn.Module, scheme: str, gain: float) -> None:
     """Table 1's weight initialisations for convolutions; norm layers get weight ~ N(1, 0.02)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            weight = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+            owner: Any = m
+            weight = owner.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
             if scheme == "normal":
                 nn.init.normal_(weight, 0.0, gain)
             elif scheme == "xavier":

@@ -126,8 +126,8 @@ class GAN(nn.Module):
     def update_ema(self) -> None:
         if self.generator_ema is None:
             return
-        ema_params = list(self.generator_ema.parameters())
-        params = list(self.generator.parameters())
+        ema_params: list[Tensor] = list(self.generator_ema.parameters())
+        params: list[Tensor] = list(self.generator.parameters())
         torch._foreach_lerp_(ema_params, params, 1.0 - self.config.ema_decay)
         for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
             ema_buffer.copy_(buffer)

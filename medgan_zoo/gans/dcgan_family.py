@@ -24,6 +24,8 @@ from .dcgan_configs import (
 class DcganFamilyGAN(GAN):
     """The shared training step: ``n_critic`` discriminator updates, then one generator update."""
 
+    config: DcganFamilyConfig
+
     def __init__(self, config: DcganFamilyConfig, loss: AdversarialLoss,
                  penalty: GradientPenalty | None = None, clip_value: float | None = None,
                  with_discriminator: bool = True):

@@ -52,6 +52,8 @@ class VggFeatures(nn.Module):
         except RuntimeError as exc:
             raise MedganZooError(f"{weights} is not a VGG-19 state dict: {exc}") from None
         self.requires_grad_(False).eval()
+        self.mean: Tensor
+        self.std: Tensor
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1))
 

@@ -109,7 +109,7 @@ class Trainer:
             self.gan.generator.compile()
             if self.gan.discriminator is not None:
                 self.gan.discriminator.compile()
-        gc = self.gan.config
+        gc: Any = self.gan.config  # augmentation knobs exist on the configs that offer them
         data = joint_from_pairs(self.dataset.images, self.dataset.masks, gc.num_classes).to(self.device)
         self.data = data.contiguous(memory_format=torch.channels_last) if self.cuda else data
         self.gan.prepare_training(self.data)
@@ -232,9 +232,9 @@ class Trainer:
                         rows.append({k: str(v) for k, v in row.items()})
                         _write_csv(metrics_path, rows)
                         if board is not None:
-                            for key, value in row.items():
+                            for key, scalar in row.items():
                                 if key != "step":
-                                    board.add_scalar(key, value, step)
+                                    board.add_scalar(key, scalar, step)
                         progress.update(step, row)
                         sums, window_steps, window_start = {}, 0, now
                     if step % c.sample_every == 0:
@@ -291,7 +291,7 @@ class _DeferredInterrupt:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous = None
+        self._previous: Any = None
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
