@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +9,6 @@ from medgan_zoo.registry import PluginSource, Registry
 # The tutorial's plugin project: its own tests run in a subprocess with it on the path.
 collect_ignore = ["plugin_example"]
 
-TESTS = Path(__file__).parent
-EXAMPLE_PLUGIN = TESTS / "plugin_example"
 
 
 @pytest.fixture
