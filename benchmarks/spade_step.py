@@ -2,15 +2,24 @@
 ``MultiScalePatchDiscriminator``, same run, same resolution, channels and batch (hinge loss and
 per-layer feature matching on both sides; ours through ``SpadeGAN.train_step``).
 
-Architectures are matched where the two expose the same knobs: noise mode (no encoder), widths
-16-128, z of 16, two discriminator scales; ours keeps spectral norm on the discriminator (SPADE's
-recipe), MONAI's has none. Needs ``pip install monai`` (not a project dependency).
+MONAI's generator (channels 16-128, mask input) runs SPADE blocks at 4, 8, 16 and 32 px with outputs
+64, 32, 16, 1 and upsamples to the image. Three of ours are timed against it: ``matched`` (widths
+64, 32, 16, 8 at the same resolutions plus a final convolution; the closest our layout gets to the
+same work), ``half-res`` (our default widths, last block at half resolution), ``paper`` (our
+default: the last block at full resolution, about 6x MONAI's work) and ``small`` (the configuration
+that met the issue's Dice goal in ``spade_dice.py``: widths ..., 64, 32, 16, 8 with the last block at
+full resolution, SPADE hidden 64, discriminator 32 wide, 4 layers) and ``fast`` (the configuration
+that met it with twice the steps in the same time: widths ..., 64, 32, 16 with the last block at half
+resolution, SPADE hidden 64, discriminator 16 wide, 3 layers). z of 16, two discriminator
+scales; ours keeps spectral norm on the discriminator (SPADE's recipe), MONAI's has none.
+Needs ``pip install monai`` (not a project dependency).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import statistics
 import time
 from pathlib import Path
@@ -30,11 +39,29 @@ def batches(resolution: int, batch: int, steps: int):
     return [joint[torch.randint(len(joint), (batch,), generator=g)] for _ in range(steps)]
 
 
-def ours(data: list[torch.Tensor], resolution: int) -> float:
+LAYOUTS = {
+    "matched": {"full_resolution_block": False},
+    "half-res": {"full_resolution_block": False},
+    "paper": {"full_resolution_block": True},
+    # the configuration that met the Dice goal (benchmarks/spade_dice.py --layout small)
+    "small": {"full_resolution_block": True, "spade_hidden": 64, "d_filters": 32, "d_layers": 4},
+    # the configuration that met the Dice goal at MONAI's speed (spade_dice.py --layout fast --steps 3200)
+    "fast": {"full_resolution_block": False, "spade_hidden": 64},
+}
+
+
+def ours(data: list[torch.Tensor], resolution: int, layout: str = "matched") -> float:
     torch.manual_seed(0)
-    gan = zoo.create_gan("spade", resolution=resolution, image_channels=1, num_classes=4, filters=16, d_filters=16,
-                         d_layers=3, latent_dim=16, batch_size=len(data[0]), mask_source="none",
-                         g_spectral_norm=False)
+    options = dict(LAYOUTS[layout])
+    if layout == "matched":  # MONAI's last three blocks output 32, 16, 1 after 64 below them
+        options["widths"] = [64] * (int(math.log2(resolution)) - 5) + [32, 16, 8]
+    if layout == "small":
+        options["widths"] = [64] * (int(math.log2(resolution)) - 4) + [32, 16, 8]
+    if layout == "fast":
+        options["widths"] = [64] * (int(math.log2(resolution)) - 4) + [32, 16]
+    options = {"filters": 16, "d_filters": 16, "d_layers": 3, **options}
+    gan = zoo.create_gan("spade", resolution=resolution, image_channels=1, num_classes=4, latent_dim=16,
+                         batch_size=len(data[0]), mask_source="none", g_spectral_norm=False, **options)
     gan.configure_optimizers()
     it = iter(data)
     ctx = StepContext(batch=lambda: next(it), rng=torch.Generator().manual_seed(0), device=torch.device("cpu"),
@@ -88,21 +115,27 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=list(LAYOUTS))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     data = batches(args.resolution, args.batch_size, args.steps)
-    ours(data[:2], args.resolution), monai(data[:2], args.resolution)  # warm-up
-    a, b = [], []
-    for _ in range(args.rounds):
-        a.append(ours(data, args.resolution))
-        b.append(monai(data, args.resolution))
-    t_ours, t_monai = statistics.median(a) / args.steps, statistics.median(b) / args.steps
-    rows = [{"implementation": "MONAI SPADENet + MultiScalePatchDiscriminator", "s_per_step": round(t_monai, 4),
-             "ratio": 1.0},
-            {"implementation": "medgan-zoo-spade", "s_per_step": round(t_ours, 4), "ratio": round(t_ours / t_monai, 3)}]
+    for layout in args.layouts:
+        ours(data[:2], args.resolution, layout)
+    monai(data[:2], args.resolution)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in ["monai", *args.layouts]}
+    for _ in range(args.rounds):  # interleaved, so drift in the machine's speed hits every row alike
+        times["monai"].append(monai(data, args.resolution))
+        for layout in args.layouts:
+            times[layout].append(ours(data, args.resolution, layout))
+    per_step = {name: statistics.median(ts) / args.steps for name, ts in times.items()}
+    rows = [{"implementation": "MONAI SPADENet + MultiScalePatchDiscriminator",
+             "s_per_step": round(per_step["monai"], 4), "ratio": 1.0}]
+    rows += [{"implementation": f"medgan-zoo-spade ({layout})", "s_per_step": round(per_step[layout], 4),
+              "ratio": round(per_step[layout] / per_step["monai"], 3)} for layout in args.layouts]
     meta = {**machine(), "resolution": args.resolution, "batch_size": args.batch_size, "steps": args.steps,
             "rounds": args.rounds, "torch": torch.__version__}
-    print(write_results(args.out, "spade_step_cpu", "SPADE training step vs MONAI (CPU)", meta, rows))
+    name = f"spade_step_cpu_{args.resolution}px"
+    print(write_results(args.out, name, "SPADE training step vs MONAI (CPU)", meta, rows))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .evaluation.fid import compute_fid, compute_kid
     from .evaluation.harness import evaluate
     from .evaluation.study import study
-    from .model import GanModel, load
+    from .model import GanModel, ModelLoadError, load
     from .sampling import Samples
     from .training.engine import train
 
@@ -26,6 +26,7 @@ _LAZY = {
     "train": ("medgan_zoo.training.engine", "train"),
     "load": ("medgan_zoo.model", "load"),
     "GanModel": ("medgan_zoo.model", "GanModel"),
+    "ModelLoadError": ("medgan_zoo.model", "ModelLoadError"),
     "Samples": ("medgan_zoo.sampling", "Samples"),
     "evaluate": ("medgan_zoo.evaluation.harness", "evaluate"),
     "study": ("medgan_zoo.evaluation.study", "study"),
@@ -55,6 +56,7 @@ __all__ = [
     "LossSpec",
     "MedganZooError",
     "MetricSpec",
+    "ModelLoadError",
     "PluginConfig",
     "PluginError",
     "Problem",

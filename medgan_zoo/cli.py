@@ -286,15 +286,23 @@ def train_command(gan: str, dataset: str, data_root: Path | None, resolution: in
 @click.option("--seed", type=int, help="Seed (default: random, recorded in samples.json).")
 @click.option("--batch-size", type=int, help="Samples per forward pass (results do not depend on it).")
 @click.option("--device", help="cpu, cuda ... (default: cpu).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A sampling option of the GAN, e.g. --set truncation=0.7 (StyleGAN2); repeatable.")
 def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None, batch_size: int | None,
-                   device: str | None) -> None:
+                   device: str | None, settings: tuple[str, ...]) -> None:
     """Generate N pairs from MODEL (a folder, hf://org/repo[@rev], or a catalogue name) to --out."""
     from .model import load
 
     if count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
+    options = _parse_settings(settings)
     loaded = load(model, device=device)
-    loaded.sample_to(out, count, format=fmt, seed=seed, batch_size=batch_size)
+    try:
+        loaded.sample_to(out, count, format=fmt, seed=seed, batch_size=batch_size, **options)
+    except (TypeError, ValueError) as exc:
+        if not options:
+            raise
+        raise click.BadParameter(f"{loaded.info.gan}: {exc}", param_hint="--set") from None
     click.echo(f"wrote {count} samples of {loaded.info.gan} ({loaded.info.dataset}) to {out} as {fmt}")
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._version import __version__
 from .errors import MedganZooError
+from .gans.base import training_only
 from .sampling import Samples, batches, latents, new_seed, write_manifest, write_samples
 
 CONFIG_FILE = "config.json"
@@ -148,7 +149,7 @@ class GanModel:
     def state_tensors(self) -> dict[str, torch.Tensor]:
         tensors = {}
         for name, module in self.gan.networks():
-            if name.endswith("discriminator"):
+            if training_only(name):
                 continue
             for key, value in module.state_dict().items():
                 tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
@@ -214,22 +215,33 @@ class GanModel:
                 f"{config_path} needs the GAN {info.gan!r} from {info.plugin_distribution} "
                 f"{info.plugin_version}, which is not installed: pip install {info.plugin_distribution}"
             )
-        gan = create_gan(info.gan, with_discriminator=False, **info.gan_config)
+        try:
+            gan = create_gan(info.gan, with_discriminator=False, **info.gan_config)
+        except MedganZooError as exc:
+            raise ModelLoadError(f"{config_path}: {exc}") from None
         try:
             from safetensors.torch import load_file
 
             tensors = load_file(str(weights_path))
         except Exception as exc:
             raise ModelLoadError(f"cannot read {weights_path}: {type(exc).__name__}: {exc}") from None
-        load_networks(gan, tensors, weights_path, sampling_only=True)
+        try:
+            load_networks(gan, tensors, weights_path, sampling_only=True)
+        except ModelLoadError as exc:
+            origin = get_registry().gans[info.gan].origin
+            installed = origin.version if origin else None
+            if installed and installed != info.plugin_version:
+                raise ModelLoadError(f"{exc} (the file was written by {info.plugin_distribution} "
+                                     f"{info.plugin_version}; {installed} is installed and its layout differs: "
+                                     f"pip install '{info.plugin_distribution}=={info.plugin_version}')") from None
+            raise
         return cls(gan, info, device)
 
 
 def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, sampling_only: bool = False) -> None:
     """Load ``name.key`` tensors into the GAN's networks, strictly (missing or extra is an error);
     ``sampling_only`` leaves the discriminators out (model files do not hold them)."""
-    networks = {name: module for name, module in gan.networks()
-                if not (sampling_only and name.endswith("discriminator"))}
+    networks = {name: module for name, module in gan.networks() if not (sampling_only and training_only(name))}
     unknown = sorted({k.split(".", 1)[0] for k in tensors} - set(networks))
     if unknown:
         raise ModelLoadError(f"{source}: unexpected tensors for {unknown}")

@@ -36,6 +36,9 @@ def test_train_then_sample(runner, tmp_path):
     assert result.exit_code == 0, result.output
     arrays = np.load(samples / "samples_000000.npz")
     assert arrays["images"].shape == (5, 1, 32, 32) and arrays["masks"].shape == (5, 32, 32)
+    result = runner.invoke(cli, ["sample", str(out), "-n", "2", "--out", str(tmp_path / "bad"), "--set", "psi=0.5"])
+    assert result.exit_code == 2 and "--set" in result.output and "takes no sampling options" in result.output
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
 
     result = runner.invoke(cli, ["train", "dcgan", "--dataset", "acdc-phantom", "--steps", "5", "--batch-size", "4",
                                  *SMALL, "--out", str(out), "--resume"])

@@ -130,9 +130,14 @@ def load_file_bytes(data: bytes) -> dict[str, torch.Tensor]:
 def test_config_naming_a_missing_plugin_says_what_to_install(model, tmp_path):
     folder = model.save_pretrained(tmp_path / "model", sample_grid=False)
     config = json.loads((folder / "config.json").read_text())
-    config.update(gan="stylegan2", plugin_distribution="medgan-zoo-stylegan2", plugin_version="0.1.0")
+    config.update(gan="acme-gan", plugin_distribution="medgan-zoo-acme", plugin_version="0.3.0")
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelLoadError, match="pip install medgan-zoo-stylegan2"):
+    with pytest.raises(ModelLoadError, match="pip install medgan-zoo-acme"):
+        zoo.load(folder)
+    config.update(gan="lsgan", plugin_distribution="medgan-zoo")
+    config["gan_config"]["g_filters"] = "wide"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="config.json.*g_filters"):
         zoo.load(folder)
 
 

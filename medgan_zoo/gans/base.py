@@ -135,12 +135,19 @@ class GAN(nn.Module):
     def networks(self) -> Iterator[tuple[str, nn.Module]]:
         """(name, module) of every network, for checkpoints: generator, generator_ema, discriminator.
 
-        Names ending in ``discriminator`` are training-only: model files leave them out."""
+        Names ending in ``discriminator`` or ``training_state`` are training-only (see
+        :func:`training_only`): checkpoints keep them, model files leave them out."""
         yield "generator", self.generator
         if self.generator_ema is not None:
             yield "generator_ema", self.generator_ema
         if self.discriminator is not None:
             yield "discriminator", self.discriminator
+
+
+def training_only(name: str) -> bool:
+    """Whether the network ``name`` from :meth:`GAN.networks` is needed for training only
+    (discriminators; a ``training_state`` module of buffers such as running means)."""
+    return name.endswith("discriminator") or name.endswith("training_state")
 
 
 def joint_from_pairs(images: Tensor, masks: Tensor, num_classes: int) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,11 @@ class SpadeConfig(GanConfig):
     latent_dim: int = Field(default=256, ge=1, description="Size of z (noise mode and VAE mode).")
     batch_size: int = Field(default=16, ge=1, description="Real pairs per step.")
     filters: int = Field(default=64, ge=8, le=512, description="Generator width at full resolution (ngf).")
+    widths: list[Annotated[int, Field(ge=1)]] | None = Field(
+        default=None,
+        description="Generator widths: the 4x4 block, then each upsampling SPADE block's output. None: "
+        "filters * min(2^(levels - i), 8), SPADE's schedule.",
+    )
     d_filters: int = Field(default=64, ge=8, le=512, description="Discriminator width of its first layer (ndf).")
     input: Literal["noise", "mask"] = Field(
         default="noise",

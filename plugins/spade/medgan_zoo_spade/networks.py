@@ -19,23 +19,33 @@ def _sn(layer: nn.Module, on: bool) -> nn.Module:
 
 class Spade(nn.Module):
     """Parameter-free normalisation of ``x``, then a per-pixel scale and shift computed from the
-    mask resized (nearest) to ``x``: ``norm(x) * (1 + gamma(m)) + beta(m)``."""
+    mask resized (nearest) to ``x``: ``norm(x) * (1 + gamma(m)) + beta(m)``.
+
+    gamma and beta come from one convolution with ``2 * channels`` outputs (one kernel instead of
+    two); ``norm="none"`` makes a layer that modulates an input normalised elsewhere."""
 
     def __init__(self, channels: int, label_channels: int, hidden: int, norm: str):
         super().__init__()
-        self.norm = (nn.BatchNorm2d(channels, affine=False) if norm == "batch"
-                     else nn.InstanceNorm2d(channels, affine=False))
+        self.norm: nn.Module = {"batch": lambda: nn.BatchNorm2d(channels, affine=False),
+                                "instance": lambda: nn.InstanceNorm2d(channels, affine=False),
+                                "none": nn.Identity}[norm]()
         self.shared = nn.Sequential(nn.Conv2d(label_channels, hidden, 3, padding=1), nn.ReLU())
-        self.gamma = nn.Conv2d(hidden, channels, 3, padding=1)
-        self.beta = nn.Conv2d(hidden, channels, 3, padding=1)
+        self.gamma_beta = nn.Conv2d(hidden, 2 * channels, 3, padding=1)
+
+    def modulate(self, normalised: Tensor, hidden: Tensor) -> Tensor:
+        gamma, beta = self.gamma_beta(hidden).chunk(2, dim=1)
+        return torch.addcmul(beta, normalised, 1 + gamma)
 
     def forward(self, x: Tensor, segmap: Tensor) -> Tensor:
         segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
-        hidden = self.shared(segmap)
-        return self.norm(x) * (1 + self.gamma(hidden)) + self.beta(hidden)
+        return self.modulate(self.norm(x), self.shared(segmap))
 
 
 class SpadeResBlock(nn.Module):
+    """SPADE residual block. Its SPADE layers all read the same resized mask, so their first
+    (mask -> hidden) convolutions run as one; the shortcut modulates the block input normalised
+    once with the main branch's statistics (the same numbers SPADE's separate norm computes)."""
+
     def __init__(self, fin: int, fout: int, config: SpadeConfig, label_channels: int):
         super().__init__()
         middle = min(fin, fout)
@@ -46,13 +56,23 @@ class SpadeResBlock(nn.Module):
         self.conv_1 = _sn(nn.Conv2d(middle, fout, 3, padding=1), sn)
         self.learned_shortcut = fin != fout
         if self.learned_shortcut:
-            self.norm_s = Spade(fin, label_channels, hidden, norm)
+            self.norm_s = Spade(fin, label_channels, hidden, "none")
             self.conv_s = _sn(nn.Conv2d(fin, fout, 1, bias=False), sn)
 
+    def _mask_features(self, segmap: Tensor, size: torch.Size) -> tuple[Tensor, ...]:
+        segmap = F.interpolate(segmap, size=size, mode="nearest")
+        spades = [self.norm_0, self.norm_1, self.norm_s] if self.learned_shortcut else [self.norm_0, self.norm_1]
+        convs = [spade.shared[0] for spade in spades]
+        weight = torch.cat([conv.weight for conv in convs])
+        bias = torch.cat([conv.bias for conv in convs])
+        return F.relu(F.conv2d(segmap, weight, bias, padding=1)).chunk(len(convs), dim=1)
+
     def forward(self, x: Tensor, segmap: Tensor) -> Tensor:
-        shortcut = self.conv_s(self.norm_s(x, segmap)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))
+        hidden = self._mask_features(segmap, x.shape[2:])
+        normalised = self.norm_0.norm(x)
+        shortcut = self.conv_s(self.norm_s.modulate(normalised, hidden[2])) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0.modulate(normalised, hidden[0]), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1.modulate(self.norm_1.norm(dx), hidden[1]), 0.2))
         return shortcut + dx
 
 
@@ -71,14 +91,17 @@ class SpadeGenerator(nn.Module):
         super().__init__()
         self.config = config
         levels = _levels(config.resolution)
-        widths = [config.filters * min(2 ** (levels - i), 8) for i in range(levels + 1)]
+        blocks = levels if config.full_resolution_block else levels - 1
+        widths = config.widths or [config.filters * min(2 ** (levels - i), 8) for i in range(blocks + 1)]
+        if len(widths) != blocks + 1:
+            raise ValueError(f"widths needs {blocks + 1} entries at {config.resolution}x{config.resolution} "
+                             f"(the 4x4 block and one per upsampling block), got {len(widths)}")
         k = config.num_classes
         if config.input == "noise":
             self.head = nn.Linear(config.latent_dim, widths[0] * 16)
         else:
             self.head = nn.Conv2d(k, widths[0], 3, padding=1)
         self.first = SpadeResBlock(widths[0], widths[0], config, k)
-        blocks = levels if config.full_resolution_block else levels - 1
         self.blocks = nn.ModuleList(SpadeResBlock(widths[i], widths[i + 1], config, k) for i in range(blocks))
         self.out = nn.Conv2d(widths[blocks], config.image_channels, 3, padding=1)
         self._start = widths[0]

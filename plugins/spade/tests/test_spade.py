@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from medgan_zoo_spade.config import SpadeConfig
-from medgan_zoo_spade.networks import MultiscaleDiscriminator, Spade, SpadeGenerator
+from medgan_zoo_spade.networks import MultiscaleDiscriminator, Spade, SpadeGenerator, SpadeResBlock
 
 import medgan_zoo as zoo
 
@@ -32,9 +32,36 @@ def test_spade_normalisation_against_a_hand_built_reference():
     var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
     normalised = (x - mean) / torch.sqrt(var + 1e-5)
     hidden = F.relu(F.conv2d(up, layer.shared[0].weight, layer.shared[0].bias, padding=1))
-    gamma = F.conv2d(hidden, layer.gamma.weight, layer.gamma.bias, padding=1)
-    beta = F.conv2d(hidden, layer.beta.weight, layer.beta.bias, padding=1)
+    w_gamma, w_beta = layer.gamma_beta.weight.chunk(2)
+    b_gamma, b_beta = layer.gamma_beta.bias.chunk(2)
+    gamma = F.conv2d(hidden, w_gamma, b_gamma, padding=1)
+    beta = F.conv2d(hidden, w_beta, b_beta, padding=1)
     assert torch.allclose(layer(x, segmap), normalised * (1 + gamma) + beta, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_residual_block_with_fused_mask_convolutions_equals_separate_spade_layers(norm):
+    torch.manual_seed(0)
+    config = SpadeConfig(resolution=32, spade_hidden=8, norm=norm, g_spectral_norm=False)
+    block = SpadeResBlock(6, 4, config, label_channels=3)
+    x = torch.randn(3, 6, 8, 8)
+    segmap = F.one_hot(torch.randint(0, 3, (3, 16, 16)), 3).permute(0, 3, 1, 2).float()
+    # SPADE's shortcut normalises x on its own; with the same statistics that is norm_0's result
+    shortcut = block.conv_s(block.norm_s(block.norm_0.norm(x), segmap))
+    dx = block.conv_0(F.leaky_relu(block.norm_0(x, segmap), 0.2))
+    dx = block.conv_1(F.leaky_relu(block.norm_1(dx, segmap), 0.2))
+    assert torch.allclose(block(x, segmap), shortcut + dx, atol=1e-5)
+
+
+def test_explicit_widths_and_a_wrong_count_is_refused():
+    config = SpadeConfig(resolution=64, full_resolution_block=False, widths=[64, 32, 16, 8], **{
+        k: v for k, v in TINY.items() if k != "filters"})
+    generator = SpadeGenerator(config)
+    assert [b.conv_1.out_channels for b in [generator.first, *generator.blocks]] == [64, 32, 16, 8]
+    with pytest.raises(ValueError, match="widths needs 5 entries at 64x64"):
+        SpadeGenerator(config.model_copy(update={"full_resolution_block": True}))
+    with pytest.raises(zoo.ConfigError, match="widths"):
+        zoo.create_gan("spade", resolution=64, widths=[64, 0, 16, 8])
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256])

@@ -1,0 +1,54 @@
+"""The SPADE issue's quality goal: train SPADE on a phantom, then run the evaluation protocol at
+quick scale and compare the Dice of a U-Net trained on SPADE's pairs with the "original data"
+baseline (goal: within 0.05). Several minutes on a CPU; not part of the test suite.
+
+    python benchmarks/spade_dice.py --steps 1600 --layout paper
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from results_io import machine, write_results
+
+import medgan_zoo as zoo
+
+LAYOUTS = {  # at 32x32; SPADE hidden 64 and a 32-wide discriminator unless said
+    "paper": {"filters": 32, "spade_hidden": 64, "d_filters": 32},
+    "half-res": {"filters": 32, "spade_hidden": 64, "d_filters": 32, "full_resolution_block": False},
+    "small": {"widths": [64, 32, 16, 8], "spade_hidden": 64, "d_filters": 32},
+    "fast": {"widths": [64, 32, 16], "spade_hidden": 64, "full_resolution_block": False, "d_filters": 16,
+             "d_layers": 3},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", default="acdc-phantom")
+    parser.add_argument("--resolution", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=1600)
+    parser.add_argument("--layout", choices=list(LAYOUTS), default="paper")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        zoo.train("spade", args.dataset, out=Path(tmp) / "run", resolution=args.resolution, steps=args.steps,
+                  gan_config={"batch_size": 16, **LAYOUTS[args.layout]}, progress=False)
+        train_s = time.perf_counter() - start
+        result = zoo.evaluate(Path(tmp) / "run", args.dataset, ["dice"], scale="quick")
+    dice = {name: source["dice"] for name, source in result["dice"]["sources"].items()}
+    rows = [{"source": name, "dice": round(value, 3), "minus_original": round(value - dice["original"], 3)}
+            for name, value in dice.items()]
+    meta = {**machine(), "dataset": args.dataset, "resolution": args.resolution, "steps": args.steps,
+            "layout": args.layout, "train_seconds": round(train_s, 1)}
+    print(json.dumps(meta))
+    name = f"spade_dice_{args.layout}_{args.steps}"
+    print(write_results(args.out, name, "SPADE downstream Dice (quick protocol)", meta, rows))
+
+
+if __name__ == "__main__":
+    main()

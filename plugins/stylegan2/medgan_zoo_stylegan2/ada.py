@@ -1,0 +1,125 @@
+"""Adaptive discriminator augmentation (Karras et al., NeurIPS 2020) for image + mask pairs.
+
+Every discriminator input (real and generated) goes through the same random pipeline; each
+transform is applied to a sample with probability ``p``. ``p`` rises while the discriminator is
+overconfident on reals (r_t = E[sign(D(real))] above the target) and falls otherwise. Geometric
+transforms (integer and fractional translation, isotropic and anisotropic scaling, rotation and,
+when allowed, left-right flips) move every channel together, so the mask stays on its anatomy;
+brightness, contrast and (RGB) saturation touch the image channels only. Everything stays on the
+device and the update of ``p`` never synchronises with the host.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _eye(n: int, device: torch.device) -> Tensor:
+    return torch.eye(3, device=device).expand(n, 3, 3).clone()
+
+
+class AdaptiveAugment(nn.Module):
+    """The augmentation pipe; ``p`` and the running sign statistics are buffers, so they are in
+    checkpoints and a resumed run continues with the same strength."""
+
+    p: Tensor
+    signs: Tensor
+
+    def __init__(self, image_channels: int, target: float, kimg: float, interval: int, batch_size: int,
+                 flip_lr: bool = False):
+        super().__init__()
+        self.c, self.target, self.interval, self.flip_lr = image_channels, target, interval, flip_lr
+        self.speed = batch_size * interval / (kimg * 1000)
+        self.register_buffer("p", torch.zeros(()))
+        self.register_buffer("signs", torch.zeros(2))  # sum of sign(D(real)), count
+
+    # -- adaptation ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def accumulate(self, real_logits: Tensor) -> None:
+        self.signs += torch.stack([real_logits.detach().float().sign().sum(),
+                                   torch.tensor(float(real_logits.numel()), device=real_logits.device)])
+
+    @torch.no_grad()
+    def adjust(self) -> Tensor:
+        """Move p by +-speed toward the target r_t; returns the r_t that was used."""
+        r_t = self.signs[0] / self.signs[1].clamp(min=1)
+        step = torch.sign(r_t - self.target) * self.speed * (self.signs[1] > 0)
+        self.p.copy_((self.p + step).clamp(min=0, max=1))
+        self.signs.zero_()
+        return r_t
+
+    # -- the pipeline ---------------------------------------------------------------------------
+
+    def matrices(self, n: int, rng: torch.Generator, device: torch.device, size: tuple[int, int]) -> Tensor:
+        """Per-sample 3x3 maps from output to input coordinates in [-1, 1]: each transform is on
+        for a sample with probability p (rotation: two draws whose union has probability p)."""
+
+        def rand(*shape: int) -> Tensor:
+            return torch.rand(*shape, generator=rng, device=device)
+
+        def randn(*shape: int) -> Tensor:
+            return torch.randn(*shape, generator=rng, device=device)
+
+        def chosen() -> Tensor:
+            return (rand(n) < self.p).float()
+
+        h, w = size
+        m = _eye(n, device)
+        if self.flip_lr:
+            m = m @ _diag(1 - 2 * chosen() * (rand(n) < 0.5).float(), torch.ones(n, device=device))
+        pixels = torch.tensor([w / 2, h / 2], device=device)
+        shift = (rand(n, 2) * 2 - 1) * 0.25 * chosen()[:, None]  # integer translation, up to 1/8 of the size
+        m = m @ _translate(torch.round(shift * pixels) / pixels)
+        iso = torch.exp2(randn(n) * 0.2 * chosen())
+        m = m @ _diag(iso, iso)
+        p_rot = 1 - torch.sqrt((1 - self.p).clamp(min=0))
+        for _ in range(2):
+            m = m @ _rotate((rand(n) * 2 - 1) * math.pi * (rand(n) < p_rot).float())
+        aniso = torch.exp2(randn(n) * 0.2 * chosen())
+        m = m @ _diag(aniso, 1 / aniso)
+        return m @ _translate(randn(n, 2) * 0.25 * chosen()[:, None])  # fractional translation, std 1/8
+
+    def forward(self, x: Tensor, rng: torch.Generator) -> Tensor:
+        n, _, h, w = x.shape
+        m = self.matrices(n, rng, x.device, (h, w))
+        grid = F.affine_grid(m[:, :2, :].to(x.dtype), list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        if not self.c:
+            return x
+        img, rest = x[:, :self.c], x[:, self.c:]
+
+        def draw(std: float) -> Tensor:
+            on = (torch.rand(n, generator=rng, device=x.device) < self.p).float()
+            return (torch.randn(n, generator=rng, device=x.device) * std * on).view(n, 1, 1, 1).to(x.dtype)
+
+        img = img + draw(0.2)  # brightness
+        mean = img.mean(dim=(1, 2, 3), keepdim=True)
+        img = (img - mean) * torch.exp2(draw(0.5)) + mean  # contrast
+        if self.c == 3:
+            luma = img.mean(dim=1, keepdim=True)
+            img = (img - luma) * torch.exp2(draw(1.0)) + luma  # saturation
+        return torch.cat([img, rest], dim=1)
+
+
+def _diag(sx: Tensor, sy: Tensor) -> Tensor:
+    m = _eye(len(sx), sx.device)
+    m[:, 0, 0], m[:, 1, 1] = sx, sy
+    return m
+
+
+def _translate(t: Tensor) -> Tensor:
+    m = _eye(len(t), t.device)
+    m[:, :2, 2] = t
+    return m
+
+
+def _rotate(angle: Tensor) -> Tensor:
+    m = _eye(len(angle), angle.device)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = cos, -sin, sin, cos
+    return m

@@ -1,0 +1,83 @@
+"""StyleGAN2's config (pydantic only, so discovery stays light)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from medgan_zoo.gans.config import GanConfig
+from medgan_zoo.gans.dcgan_configs import DiffAugmentOp
+
+
+class StyleGan2Config(GanConfig):
+    """Config F of Karras et al. (2020) at NVIDIA's ``--cfg=stylegan2`` settings, plus ADA."""
+
+    resolution: int = Field(default=128, description="Square output size: a power of two from 8 to 1024.")
+    latent_dim: int = Field(default=512, ge=1, description="Size of z.")
+    w_dim: int = Field(default=512, ge=1, description="Size of the intermediate latent w.")
+    mapping_layers: int = Field(default=8, ge=1, description="Fully connected layers of the mapping network.")
+    mapping_lr_mult: float = Field(default=0.01, gt=0, description="Learning-rate multiplier of the mapping net.")
+    channel_base: int = Field(default=32768, ge=16,
+                              description="Channels at resolution r: channel_base / r (at least 1) ...")
+    channel_max: int = Field(default=512, ge=1, description="... capped at channel_max.")
+    batch_size: int = Field(default=32, ge=1, description="Real images per step.")
+    lr: float = Field(default=0.002, gt=0, description="Generator learning rate (Adam).")
+    lr_d: float = Field(default=0.002, gt=0, description="Discriminator learning rate (Adam).")
+    betas: tuple[float, float] = Field(default=(0.0, 0.99), description="Adam betas.")
+    r1_gamma: float | None = Field(
+        default=None, ge=0,
+        description="R1 weight; None: NVIDIA's heuristic 0.0002 * resolution^2 / batch_size.",
+    )
+    r1_interval: int = Field(default=16, ge=1, description="Lazy R1: every this many steps (0 weight off).")
+    pl_weight: float = Field(default=2.0, ge=0, description="Path-length regularisation weight (0: off).")
+    pl_interval: int = Field(default=4, ge=1, description="Lazy path-length regularisation interval.")
+    pl_decay: float = Field(default=0.01, gt=0, lt=1, description="Decay of the running mean path length.")
+    pl_batch_shrink: int = Field(default=2, ge=1, description="Path-length batch = batch_size / this.")
+    style_mixing: float = Field(default=0.9, ge=0, le=1, description="Probability of style mixing per sample.")
+    mbstd_group: int = Field(default=4, ge=1, description="Minibatch standard deviation group size.")
+    mbstd_channels: int = Field(default=1, ge=1, description="Minibatch standard deviation feature channels.")
+    w_avg_beta: float = Field(default=0.995, gt=0, lt=1, description="Tracking of the truncation centre (mean w).")
+    ema: bool = Field(default=True, description="Keep an EMA generator (sampled from).")
+    ema_decay: float = Field(default=0.998, gt=0, lt=1,
+                             description="Per-step EMA decay (0.998: half-life of about 10 kimg at batch 32).")
+    ada: bool = Field(default=True, description="Adaptive discriminator augmentation (Karras et al. 2020b).")
+    ada_target: float = Field(default=0.6, gt=0, lt=1, description="Target of the overfitting measure r_t.")
+    ada_kimg: float = Field(default=500, gt=0, description="Thousand images for p to move from 0 to 1.")
+    ada_interval: int = Field(default=4, ge=1, description="Steps between adjustments of p.")
+    ada_flip_lr: bool = Field(
+        default=False,
+        description="Allow left-right flips in ADA (off: anatomy has a side, e.g. the right ventricle).",
+    )
+    diffaugment: tuple[DiffAugmentOp, ...] = Field(
+        default=(), description="DiffAugment operations instead of ADA (color, translation, cutout)."
+    )
+    modconv: Literal["scaled", "reference"] = Field(
+        default="scaled",
+        description="Modulated convolution: 'scaled' (input scaled by styles, one dense convolution, output "
+        "scaled by demodulation; faster) or 'reference' (per-sample weights, grouped convolution). Equal results.",
+    )
+
+    @field_validator("resolution")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value < 8 or value > 1024 or value & (value - 1):
+            raise ValueError(f"resolution must be a power of two from 8 to 1024, not {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_augmentation(self) -> StyleGan2Config:
+        if self.ada and self.diffaugment:
+            raise ValueError("ada and diffaugment are alternatives: set ada=false to use diffaugment")
+        return self
+
+    @property
+    def r1(self) -> float:
+        """The R1 weight in use (explicit or NVIDIA's heuristic)."""
+        if self.r1_gamma is not None:
+            return self.r1_gamma
+        return 0.0002 * self.resolution**2 / self.batch_size
+
+    def channels(self, resolution: int) -> int:
+        """Feature maps at ``resolution`` (at least 1)."""
+        return max(min(self.channel_base // resolution, self.channel_max), 1)

@@ -1,0 +1,197 @@
+"""StyleGAN2 as a medgan-zoo GAN: non-saturating logistic loss, lazy R1 and path-length
+regularisation (in fp32 under bf16 autocast), style mixing, ADA or DiffAugment, generator EMA
+(from the engine) and truncated sampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from medgan_zoo.gans.base import GAN, StepContext
+
+from .ada import AdaptiveAugment
+from .config import StyleGan2Config
+from .networks import Discriminator, Generator
+from .regularisers import path_lengths, r1_penalty
+
+
+class TrainingState(nn.Module):
+    """What training carries between steps besides the networks: the running mean path length,
+    the ADA pipe (its p) and the last regularisation values (logged every step)."""
+
+    pl_mean: Tensor
+    last_r1: Tensor
+    last_pl: Tensor
+    last_r_t: Tensor
+
+    def __init__(self, config: StyleGan2Config):
+        super().__init__()
+        self.register_buffer("pl_mean", torch.zeros(()))
+        self.register_buffer("last_r1", torch.zeros(()))
+        self.register_buffer("last_pl", torch.zeros(()))
+        self.register_buffer("last_r_t", torch.zeros(()))
+        self.ada = (AdaptiveAugment(config.image_channels, config.ada_target, config.ada_kimg, config.ada_interval,
+                                    config.batch_size, config.ada_flip_lr) if config.ada else None)
+
+
+def _fp32(device: torch.device):
+    return torch.autocast(device.type, enabled=False)
+
+
+class StyleGan2(GAN):
+    """StyleGAN2 config F (Karras et al. 2020) generating image + one-hot mask channels jointly."""
+
+    config: StyleGan2Config
+    generator: Generator
+    discriminator: Discriminator | None
+
+    def __init__(self, config: StyleGan2Config, with_discriminator: bool = True):
+        super().__init__(config, with_discriminator)
+        self.generator = Generator(config)
+        if with_discriminator:
+            self.discriminator = Discriminator(config)
+            self.training_state: TrainingState | None = TrainingState(config)
+        else:
+            self.training_state = None
+        self.enable_ema()
+
+    # -- sampling -------------------------------------------------------------------------------
+
+    def generate(  # type: ignore[override]  # the one sampling option StyleGAN2 takes
+        self, z: Tensor, generator: nn.Module | None = None, truncation: float = 1.0
+    ) -> Tensor:
+        """Joint output for latents ``z``: w is pulled toward the tracked mean w by ``truncation``
+        (1: none, 0: the mean image; above 1 extrapolates); layer noise is the saved constant."""
+        if not isinstance(truncation, (int, float)) or math.isnan(truncation) or truncation < 0:
+            raise ValueError(f"truncation must be a number >= 0 (0: the mean image, 1: no truncation), "
+                             f"got {truncation!r}")
+        return (generator or self.generator)(z, truncation=float(truncation), noise="const")
+
+    # -- training -------------------------------------------------------------------------------
+
+    def networks(self) -> Iterator[tuple[str, nn.Module]]:
+        yield from super().networks()
+        if self.training_state is not None:
+            yield "training_state", self.training_state
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        assert self.discriminator is not None, "training needs the discriminator"
+        fused = {"fused": True} if next(self.discriminator.parameters()).is_cuda else {}
+
+        def adam(params, lr: float, interval: int, regularised: bool) -> torch.optim.Optimizer:
+            # lazy regularisation: the regulariser's extra steps are compensated as in the paper
+            ratio = interval / (interval + 1) if regularised else 1.0
+            return torch.optim.Adam(params, lr=lr * ratio, betas=(c.betas[0] ** ratio, c.betas[1] ** ratio),
+                                    eps=1e-8, **fused)
+
+        self.optimizers = {
+            "generator": adam(self.generator.parameters(), c.lr, c.pl_interval, c.pl_weight > 0),
+            "discriminator": adam(self.discriminator.parameters(), c.lr_d, c.r1_interval, c.r1 > 0),
+        }
+        return self.optimizers
+
+    def _augment(self, ctx: StepContext, x: Tensor) -> Tensor:
+        assert self.training_state is not None
+        if self.training_state.ada is not None:
+            return self.training_state.ada(x, ctx.rng)
+        return ctx.diffaugment(x)
+
+    def _ws(self, ctx: StepContext, n: int, track: bool = False) -> Tensor:
+        """Per-layer w for ``n`` samples; with probability ``style_mixing`` a sample switches to a
+        second latent's w from a random layer on."""
+        G, c = self.generator, self.config
+        ws = G.broadcast(G.mapping(ctx.randn(n, c.latent_dim), track=track))
+        if c.style_mixing > 0:
+            w2 = G.mapping(ctx.randn(n, c.latent_dim))
+            cutoff = torch.randint(1, G.num_ws, (n,), generator=ctx.rng, device=ctx.device)
+            mixed = torch.rand(n, generator=ctx.rng, device=ctx.device) < c.style_mixing
+            cutoff = torch.where(mixed, cutoff, torch.full_like(cutoff, G.num_ws))
+            layer = torch.arange(G.num_ws, device=ctx.device)
+            ws = torch.where((layer[None, :] < cutoff[:, None])[:, :, None], ws, w2[:, None, :])
+        return ws
+
+    def r1(self, ctx: StepContext, real: Tensor) -> Tensor:
+        """Mean R1 penalty on the discriminator's input (the augmented reals), in fp32 whatever
+        autocast is active: the penalty is a small difference of large gradients."""
+        assert self.discriminator is not None
+        with _fp32(ctx.device):
+            return r1_penalty(self.discriminator, self._augment(ctx, real).float()).mean()
+
+    def path_length(self, ctx: StepContext, n: int) -> Tensor:
+        """Path-length penalty (|J^T y| - a)^2 on ``n`` fresh samples, in fp32; updates the running
+        mean a."""
+        state = self.training_state
+        assert state is not None
+        synthesis = self.generator.synthesis
+        with _fp32(ctx.device):
+            ws = self._ws(ctx, n)
+            size = self.config.resolution
+            noise = ctx.randn(n, self.output_channels, size, size) / size
+            lengths = path_lengths(lambda w: synthesis(w, noise="random", rng=ctx.rng), ws, noise)
+            state.pl_mean.copy_(state.pl_mean.lerp(lengths.mean().detach(), self.config.pl_decay))
+            return (lengths - state.pl_mean).square().mean()
+
+    def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
+        c = self.config
+        G, D, state = self.generator, self.discriminator, self.training_state
+        assert D is not None and state is not None
+        opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
+        n = c.batch_size
+
+        # discriminator: logistic loss on reals and fakes
+        D.requires_grad_(True)
+        real = ctx.batch()
+        with torch.no_grad(), ctx.autocast():
+            fake = G.synthesis(self._ws(ctx, n), noise="random", rng=ctx.rng)
+        with ctx.autocast():
+            real_logits = D(self._augment(ctx, real))
+            fake_logits = D(self._augment(ctx, fake))
+            loss_d = F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        if state.ada is not None:
+            state.ada.accumulate(real_logits)
+            if ctx.step % c.ada_interval == 0:
+                state.last_r_t.copy_(state.ada.adjust())
+
+        # lazy R1 on the discriminator's (augmented) real input, in fp32
+        if c.r1 > 0 and ctx.step % c.r1_interval == 0:
+            penalty = self.r1(ctx, real)
+            opt_d.zero_grad(set_to_none=True)
+            (penalty * (c.r1 / 2) * c.r1_interval).backward()
+            opt_d.step()
+            state.last_r1.copy_(penalty.detach())
+
+        # generator: non-saturating logistic loss
+        D.requires_grad_(False)
+        with ctx.autocast():
+            fake = G.synthesis(self._ws(ctx, n, track=True), noise="random", rng=ctx.rng)
+            loss_g = F.softplus(-D(self._augment(ctx, fake)).float()).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+
+        # lazy path-length regularisation, in fp32
+        if c.pl_weight > 0 and ctx.step % c.pl_interval == 0:
+            penalty = self.path_length(ctx, max(n // c.pl_batch_shrink, 1))
+            opt_g.zero_grad(set_to_none=True)
+            (penalty * c.pl_weight * c.pl_interval).backward()
+            opt_g.step()
+            state.last_pl.copy_(penalty.detach())
+        D.requires_grad_(True)
+
+        logs = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": state.last_r1.clone(),
+                "path_length": state.last_pl.clone(), "pl_mean": state.pl_mean.clone()}
+        if state.ada is not None:
+            logs["ada_p"], logs["ada_r_t"] = state.ada.p.clone(), state.last_r_t.clone()
+        return logs
+
+
+def create_stylegan2(config: StyleGan2Config, with_discriminator: bool = True) -> StyleGan2:
+    return StyleGan2(config, with_discriminator)
