@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--ada", action="store_true", help="ADA on for our rows (the peer has none).")
     parser.add_argument("--samples", type=int, default=10000, help="sample(n) to time; 0: skip.")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--peer", choices=["with", "without", "only"], default="with",
+                        help="GPU: time stylegan2-torch too / not / only it and our same-settings row.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -166,12 +168,16 @@ def main() -> None:
 
     base = None
     if cuda:
-        base = row("stylegan2-torch 1.3 (fp32, no augmentation)", lambda: peer(args, device))
-        row("medgan-zoo-stylegan2, same settings (1 channel, fp32, no ADA)",
-            lambda: ours(argparse.Namespace(**{**vars(args), "bf16": False, "ada": False}), device, (1, 0)))
-        row(f"medgan-zoo-stylegan2, 1 channel, bf16={args.bf16}, ADA={args.ada}", lambda: ours(args, device, (1, 0)))
-        row(f"medgan-zoo-stylegan2, image + 4 mask channels, bf16={args.bf16}, ADA={args.ada}",
-            lambda: ours(args, device, (1, 4)))
+        if args.peer != "without":
+            base = row("stylegan2-torch 1.3 (fp32, no augmentation)", lambda: peer(args, device))
+            row("medgan-zoo-stylegan2, same settings (1 channel, fp32, no ADA)",
+                lambda: ours(argparse.Namespace(**{**vars(args), "bf16": False, "ada": False}), device, (1, 0)))
+        if args.peer != "only":
+            mine = row(f"medgan-zoo-stylegan2, 1 channel, bf16={args.bf16}, ADA={args.ada}",
+                       lambda: ours(args, device, (1, 0)))
+            base = base if base is not None else mine
+            row(f"medgan-zoo-stylegan2, image + 4 mask channels, bf16={args.bf16}, ADA={args.ada}",
+                lambda: ours(args, device, (1, 4)))
     else:
         base = row("medgan-zoo-stylegan2, modconv=reference (per-sample grouped)",
                    lambda: ours(args, device, (1, 4), "reference"))
@@ -186,7 +192,7 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             meta[f"sample_{args.samples}_s"] = round(sample_10000(args, device, Path(tmp) / "run"), 2)
-    name = f"stylegan2_step_{'gpu' if cuda else 'cpu'}_{args.resolution}px"
+    name = f"stylegan2_step_{'gpu' if cuda else 'cpu'}_{args.resolution}px" + ("_peer" if args.peer == "only" else "")
     print(meta)
     print(write_results(args.out, name, "StyleGAN2 training step", meta, rows))
 

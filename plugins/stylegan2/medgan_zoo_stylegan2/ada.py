@@ -3,10 +3,12 @@
 Every discriminator input (real and generated) goes through the same random pipeline; each
 transform is applied to a sample with probability ``p``. ``p`` rises while the discriminator is
 overconfident on reals (r_t = E[sign(D(real))] above the target) and falls otherwise. Geometric
-transforms (integer and fractional translation, isotropic and anisotropic scaling, rotation and,
-when allowed, left-right flips) move every channel together, so the mask stays on its anatomy;
-brightness, contrast and (RGB) saturation touch the image channels only. Everything stays on the
-device and the update of ``p`` never synchronises with the host.
+transforms (integer translation, isotropic scaling, rotation, anisotropic scaling, rotation,
+fractional translation and, when allowed, left-right flips; one bilinear resampling with reflected
+borders, where NVIDIA's pipe resamples at twice the size through a wavelet low-pass) move every
+channel together, so the mask stays on its anatomy; brightness, contrast and (RGB) saturation touch
+the image channels only. Everything stays on the device and the update of ``p`` never synchronises
+with the host.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ class AdaptiveAugment(nn.Module):
 
     @torch.no_grad()
     def accumulate(self, real_logits: Tensor) -> None:
-        self.signs += torch.stack([real_logits.detach().float().sign().sum(),
-                                   torch.tensor(float(real_logits.numel()), device=real_logits.device)])
+        self.signs[0] += real_logits.detach().float().sign().sum()
+        self.signs[1] += real_logits.numel()
 
     @torch.no_grad()
     def adjust(self) -> Tensor:
@@ -72,22 +74,28 @@ class AdaptiveAugment(nn.Module):
         m = _eye(n, device)
         if self.flip_lr:
             m = m @ _diag(1 - 2 * chosen() * (rand(n) < 0.5).float(), torch.ones(n, device=device))
-        pixels = torch.tensor([w / 2, h / 2], device=device)
         shift = (rand(n, 2) * 2 - 1) * 0.25 * chosen()[:, None]  # integer translation, up to 1/8 of the size
-        m = m @ _translate(torch.round(shift * pixels) / pixels)
+        half = (w / 2, h / 2)  # pixels per unit of the [-1, 1] coordinates, per axis
+        m = m @ _translate(torch.stack([torch.round(shift[:, i] * half[i]) / half[i] for i in range(2)], dim=1))
         iso = torch.exp2(randn(n) * 0.2 * chosen())
         m = m @ _diag(iso, iso)
         p_rot = 1 - torch.sqrt((1 - self.p).clamp(min=0))
-        for _ in range(2):
-            m = m @ _rotate((rand(n) * 2 - 1) * math.pi * (rand(n) < p_rot).float())
+        m = m @ _rotate((rand(n) * 2 - 1) * math.pi * (rand(n) < p_rot).float())  # pre-rotation
         aniso = torch.exp2(randn(n) * 0.2 * chosen())
         m = m @ _diag(aniso, 1 / aniso)
+        m = m @ _rotate((rand(n) * 2 - 1) * math.pi * (rand(n) < p_rot).float())  # post-rotation
         return m @ _translate(randn(n, 2) * 0.25 * chosen()[:, None])  # fractional translation, std 1/8
 
     def forward(self, x: Tensor, rng: torch.Generator) -> Tensor:
+        # fp32 whatever autocast is active: a bf16 sampling grid is off by up to a pixel, which
+        # would blur generated (bf16) images differently from real (fp32) ones
+        with torch.autocast(x.device.type, enabled=False):
+            return self._augment(x.float(), rng).to(x.dtype)
+
+    def _augment(self, x: Tensor, rng: torch.Generator) -> Tensor:
         n, _, h, w = x.shape
         m = self.matrices(n, rng, x.device, (h, w))
-        grid = F.affine_grid(m[:, :2, :].to(x.dtype), list(x.shape), align_corners=False)
+        grid = F.affine_grid(m[:, :2, :], list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
         if not self.c:
             return x
@@ -95,7 +103,7 @@ class AdaptiveAugment(nn.Module):
 
         def draw(std: float) -> Tensor:
             on = (torch.rand(n, generator=rng, device=x.device) < self.p).float()
-            return (torch.randn(n, generator=rng, device=x.device) * std * on).view(n, 1, 1, 1).to(x.dtype)
+            return (torch.randn(n, generator=rng, device=x.device) * std * on).view(n, 1, 1, 1)
 
         img = img + draw(0.2)  # brightness
         mean = img.mean(dim=(1, 2, 3), keepdim=True)

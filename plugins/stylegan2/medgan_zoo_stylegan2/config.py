@@ -22,6 +22,11 @@ class StyleGan2Config(GanConfig):
                               description="Channels at resolution r: channel_base / r (at least 1) ...")
     channel_max: int = Field(default=512, ge=1, description="... capped at channel_max.")
     batch_size: int = Field(default=32, ge=1, description="Real images per step.")
+    micro_batch: int | None = Field(
+        default=None, ge=1,
+        description="Samples per forward/backward pass; each phase accumulates gradients over batch_size / "
+        "micro_batch passes (NVIDIA's batch_gpu). Lowers peak memory; None: the whole batch at once.",
+    )
     lr: float = Field(default=0.002, gt=0, description="Generator learning rate (Adam).")
     lr_d: float = Field(default=0.002, gt=0, description="Discriminator learning rate (Adam).")
     betas: tuple[float, float] = Field(default=(0.0, 0.99), description="Adam betas.")
@@ -40,7 +45,11 @@ class StyleGan2Config(GanConfig):
     w_avg_beta: float = Field(default=0.995, gt=0, lt=1, description="Tracking of the truncation centre (mean w).")
     ema: bool = Field(default=True, description="Keep an EMA generator (sampled from).")
     ema_decay: float = Field(default=0.998, gt=0, lt=1,
-                             description="Per-step EMA decay (0.998: half-life of about 10 kimg at batch 32).")
+                             description="Per-step EMA decay; set from ema_kimg unless that is null.")
+    ema_kimg: float | None = Field(
+        default=10.0, gt=0,
+        description="EMA half-life in thousands of images (NVIDIA's): ema_decay = 0.5^(batch / (1000 ema_kimg)).",
+    )
     ada: bool = Field(default=True, description="Adaptive discriminator augmentation (Karras et al. 2020b).")
     ada_target: float = Field(default=0.6, gt=0, lt=1, description="Target of the overfitting measure r_t.")
     ada_kimg: float = Field(default=500, gt=0, description="Thousand images for p to move from 0 to 1.")
@@ -69,6 +78,8 @@ class StyleGan2Config(GanConfig):
     def _one_augmentation(self) -> StyleGan2Config:
         if self.ada and self.diffaugment:
             raise ValueError("ada and diffaugment are alternatives: set ada=false to use diffaugment")
+        if self.ema_kimg is not None:
+            object.__setattr__(self, "ema_decay", 0.5 ** (self.batch_size / (1000 * self.ema_kimg)))
         return self
 
     @property

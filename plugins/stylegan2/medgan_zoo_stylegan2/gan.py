@@ -16,6 +16,7 @@ from medgan_zoo.gans.base import GAN, StepContext
 from .ada import AdaptiveAugment
 from .config import StyleGan2Config
 from .networks import Discriminator, Generator
+from .ops import fp32
 from .regularisers import path_lengths, r1_penalty
 
 
@@ -36,10 +37,6 @@ class TrainingState(nn.Module):
         self.register_buffer("last_r_t", torch.zeros(()))
         self.ada = (AdaptiveAugment(config.image_channels, config.ada_target, config.ada_kimg, config.ada_interval,
                                     config.batch_size, config.ada_flip_lr) if config.ada else None)
-
-
-def _fp32(device: torch.device):
-    return torch.autocast(device.type, enabled=False)
 
 
 class StyleGan2(GAN):
@@ -116,11 +113,14 @@ class StyleGan2(GAN):
         return ws
 
     def r1(self, ctx: StepContext, real: Tensor) -> Tensor:
-        """Mean R1 penalty on the discriminator's input (the augmented reals), in fp32 whatever
-        autocast is active: the penalty is a small difference of large gradients."""
-        assert self.discriminator is not None
-        with _fp32(ctx.device):
-            return r1_penalty(self.discriminator, self._augment(ctx, real).float()).mean()
+        """Mean R1 penalty: the gradient with respect to the reals, through the augmentation (as
+        NVIDIA's ADA), in fp32 whatever autocast is active (a small difference of large gradients).
+        Calls ``forward`` directly, so a ``torch.compile``d discriminator (which cannot be
+        differentiated twice) runs eagerly here."""
+        D = self.discriminator
+        assert D is not None
+        with fp32(ctx.device):
+            return r1_penalty(lambda x: D.forward(self._augment(ctx, x)), real.float()).mean()
 
     def path_length(self, ctx: StepContext, n: int) -> Tensor:
         """Path-length penalty (|J^T y| - a)^2 on ``n`` fresh samples, in fp32; updates the running
@@ -128,13 +128,18 @@ class StyleGan2(GAN):
         state = self.training_state
         assert state is not None
         synthesis = self.generator.synthesis
-        with _fp32(ctx.device):
+        with fp32(ctx.device):
             ws = self._ws(ctx, n)
             size = self.config.resolution
             noise = ctx.randn(n, self.output_channels, size, size) / size
-            lengths = path_lengths(lambda w: synthesis(w, noise="random", rng=ctx.rng), ws, noise)
+            lengths = path_lengths(lambda w: synthesis.forward(w, noise="random", rng=ctx.rng), ws, noise)
             state.pl_mean.copy_(state.pl_mean.lerp(lengths.mean().detach(), self.config.pl_decay))
             return (lengths - state.pl_mean).square().mean()
+
+    def _parts(self, n: int) -> list[int]:
+        """Sizes of the micro-batches that make up ``n`` samples (gradients are accumulated)."""
+        m = self.config.micro_batch or n
+        return [m] * (n // m) + ([n % m] if n % m else [])
 
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         c = self.config
@@ -142,51 +147,66 @@ class StyleGan2(GAN):
         assert D is not None and state is not None
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
         n = c.batch_size
+        zero = torch.zeros((), device=ctx.device)
 
         # discriminator: logistic loss on reals and fakes
         D.requires_grad_(True)
-        real = ctx.batch()
-        with torch.no_grad(), ctx.autocast():
-            fake = G.synthesis(self._ws(ctx, n), noise="random", rng=ctx.rng)
-        with ctx.autocast():
-            real_logits = D(self._augment(ctx, real))
-            fake_logits = D(self._augment(ctx, fake))
-            loss_d = F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+        reals = ctx.batch().split(self._parts(n))
         opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        loss_d = zero
+        for real in reals:
+            k = len(real)
+            with torch.no_grad(), ctx.autocast():
+                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx.rng)
+            with ctx.autocast():
+                real_logits = D(self._augment(ctx, real))
+                fake_logits = D(self._augment(ctx, fake))
+                loss = F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+            (loss * (k / n)).backward()
+            loss_d = loss_d + loss.detach() * (k / n)
+            if state.ada is not None:
+                state.ada.accumulate(real_logits)
         opt_d.step()
-        if state.ada is not None:
-            state.ada.accumulate(real_logits)
-            if ctx.step % c.ada_interval == 0:
-                state.last_r_t.copy_(state.ada.adjust())
+        if state.ada is not None and ctx.step % c.ada_interval == 0:
+            state.last_r_t.copy_(state.ada.adjust())
 
-        # lazy R1 on the discriminator's (augmented) real input, in fp32
+        # lazy R1 on the reals through the augmentation, in fp32
         if c.r1 > 0 and ctx.step % c.r1_interval == 0:
-            penalty = self.r1(ctx, real)
             opt_d.zero_grad(set_to_none=True)
-            (penalty * (c.r1 / 2) * c.r1_interval).backward()
+            r1 = zero
+            for real in reals:
+                penalty = self.r1(ctx, real) * (len(real) / n)
+                (penalty * (c.r1 / 2) * c.r1_interval).backward()
+                r1 = r1 + penalty.detach()
             opt_d.step()
-            state.last_r1.copy_(penalty.detach())
+            state.last_r1.copy_(r1)
 
         # generator: non-saturating logistic loss
         D.requires_grad_(False)
-        with ctx.autocast():
-            fake = G.synthesis(self._ws(ctx, n, track=True), noise="random", rng=ctx.rng)
-            loss_g = F.softplus(-D(self._augment(ctx, fake)).float()).mean()
         opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        loss_g = zero
+        for k in self._parts(n):
+            with ctx.autocast():
+                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx.rng)
+                loss = F.softplus(-D(self._augment(ctx, fake)).float()).mean()
+            (loss * (k / n)).backward()
+            loss_g = loss_g + loss.detach() * (k / n)
         opt_g.step()
 
         # lazy path-length regularisation, in fp32
         if c.pl_weight > 0 and ctx.step % c.pl_interval == 0:
-            penalty = self.path_length(ctx, max(n // c.pl_batch_shrink, 1))
             opt_g.zero_grad(set_to_none=True)
-            (penalty * c.pl_weight * c.pl_interval).backward()
+            n_pl = max(n // c.pl_batch_shrink, 1)
+            pl = zero
+            for k in self._parts(n_pl):
+                penalty = self.path_length(ctx, k) * (k / n_pl)
+                (penalty * c.pl_weight * c.pl_interval).backward()
+                pl = pl + penalty.detach()
             opt_g.step()
-            state.last_pl.copy_(penalty.detach())
+            state.last_pl.copy_(pl)
         D.requires_grad_(True)
 
-        logs = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "r1": state.last_r1.clone(),
+        logs = {"loss_d": loss_d, "loss_g": loss_g, "r1": state.last_r1.clone(),
                 "path_length": state.last_pl.clone(), "pl_mean": state.pl_mean.clone()}
         if state.ada is not None:
             logs["ada_p"], logs["ada_r_t"] = state.ada.p.clone(), state.last_r_t.clone()

@@ -12,8 +12,9 @@ from .config import StyleGan2Config
 from .ops import (
     EqualConv2d,
     EqualLinear,
+    bias_lrelu,
     blur,
-    lrelu,
+    fp32,
     modulated_conv2d_reference,
     modulated_conv2d_scaled,
     upsample2d,
@@ -37,8 +38,10 @@ class MappingNetwork(nn.Module):
         self.w_avg_beta = config.w_avg_beta
 
     def forward(self, z: Tensor, truncation: float = 1.0, track: bool = False) -> Tensor:
-        z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
-        w = self.layers(z)
+        with fp32(z.device):  # small, and w steers every layer: float32 even under autocast
+            z = z.float()
+            z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
+            w = self.layers(z)
         if track:
             with torch.no_grad():
                 self.w_avg.lerp_(w.detach().float().mean(dim=0), 1 - self.w_avg_beta)
@@ -62,15 +65,17 @@ class SynthesisLayer(nn.Module):
         self.up, self.resolution, self.modconv = up, resolution, MODCONV[modconv]
 
     def forward(self, x: Tensor, w: Tensor, noise: str, rng: torch.Generator | None) -> Tensor:
-        x = self.modconv(x, self.weight, self.affine(w), demodulate=True, up=self.up)
-        if self.up:  # the transposed convolution gives 2H + 1; the FIR filter brings it to 2H
-            x = blur(x * 4, (1, 1))
+        with fp32(w.device):  # styles (and the demodulation) in float32 even under autocast
+            styles = self.affine(w.float())
+        x = self.modconv(x, self.weight, styles, demodulate=True, up=self.up)
+        if self.up:  # the transposed convolution gives 2H + 1; the FIR filter (gain 4) brings it to 2H
+            x = blur(x, 1, gain=4.0)
         if noise == "random":
             shape = (x.shape[0], 1, self.resolution, self.resolution)
             x = x + torch.randn(shape, generator=rng, device=x.device, dtype=x.dtype) * self.noise_strength
         elif noise == "const":
             x = x + (self.noise_const * self.noise_strength).to(x.dtype)
-        return lrelu(x + self.bias.to(x.dtype).view(1, -1, 1, 1))
+        return bias_lrelu(x, self.bias)
 
 
 class ToRGB(nn.Module):
@@ -85,7 +90,8 @@ class ToRGB(nn.Module):
         self.modconv = MODCONV[modconv]
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        styles = self.affine(w) * self.weight_gain
+        with fp32(w.device):
+            styles = self.affine(w.float()) * self.weight_gain
         return self.modconv(x, self.weight, styles, demodulate=False) + self.bias.to(x.dtype).view(1, -1, 1, 1)
 
 
@@ -114,8 +120,8 @@ class SynthesisBlock(nn.Module):
             assert x is not None
             x = self.conv0(x, ws[:, 0], noise, rng)
             x = self.conv1(x, ws[:, 1], noise, rng)
-        y = self.torgb(x, ws[:, self.num_conv])
-        img = y if img is None else upsample2d(img).to(y.dtype) + y
+        y = self.torgb(x, ws[:, self.num_conv]).float()  # the image accumulates in float32
+        img = y if img is None else upsample2d(img) + y
         return x, img
 
 
@@ -153,6 +159,11 @@ class Generator(nn.Module):
         self.mapping = MappingNetwork(config)
         self.synthesis = SynthesisNetwork(config)
         self.num_ws = self.synthesis.num_ws
+
+    def compile(self, *args, **kwargs) -> None:  # type: ignore[override]
+        """``torch.compile`` the mapping and synthesis networks, which training calls directly."""
+        self.mapping.compile(*args, **kwargs)
+        self.synthesis.compile(*args, **kwargs)
 
     def broadcast(self, w: Tensor) -> Tensor:
         return w.unsqueeze(1).expand(-1, self.num_ws, -1)

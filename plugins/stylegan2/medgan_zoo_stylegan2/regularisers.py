@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 
-def r1_penalty(discriminator: nn.Module, inputs: Tensor) -> Tensor:
-    """Squared norm of the gradient of D's logits with respect to its (real) inputs, per sample
-    [N]; the graph is kept so the penalty can be minimised (Mescheder et al. 2018)."""
+def r1_penalty(discriminator: Callable[[Tensor], Tensor], inputs: Tensor) -> Tensor:
+    """Squared norm of the gradient of the logits ``discriminator(inputs)`` with respect to the
+    (real) inputs, per sample [N]; the graph is kept so the penalty can be minimised (Mescheder et
+    al. 2018). ``discriminator`` may include the augmentation, as in ADA."""
     inputs = inputs.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(discriminator(inputs).sum(), inputs, create_graph=True)
     return grad.square().sum(dim=(1, 2, 3))

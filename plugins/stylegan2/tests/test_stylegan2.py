@@ -16,8 +16,13 @@ from medgan_zoo_stylegan2.networks import Discriminator, Generator
 from medgan_zoo_stylegan2.ops import (
     EqualConv2d,
     EqualLinear,
+    bias_lrelu,
+    blur,
+    downsample2d,
+    fir_kernel,
     modulated_conv2d_reference,
     modulated_conv2d_scaled,
+    upsample2d,
 )
 from medgan_zoo_stylegan2.regularisers import path_lengths, r1_penalty
 
@@ -89,6 +94,29 @@ def test_equalised_learning_rate_scales_weights_at_run_time():
     conv = EqualConv2d(9, 4, 3)
     y = torch.randn(2, 9, 6, 6)
     assert torch.allclose(conv(y), F.conv2d(y, conv.weight / math.sqrt(81), conv.bias, padding=1), atol=1e-6)
+
+
+def test_fir_resampling_matches_plain_convolutions_and_has_every_derivative():
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    k = fir_kernel(dtype=torch.float64).expand(3, 1, 4, 4)
+    assert torch.allclose(upsample2d(x), F.conv_transpose2d(x, k * 4, stride=2, padding=1, groups=3))
+    assert torch.allclose(downsample2d(x), F.conv2d(x, k, stride=2, padding=1, groups=3))
+    assert torch.allclose(blur(x, 2), F.conv2d(x, k, padding=2, groups=3))
+    assert upsample2d(x).mean().item() == pytest.approx(x.mean().item(), abs=0.02)  # gain 4 keeps the level
+    for op in (upsample2d, downsample2d, lambda t: blur(t, 1), lambda t: blur(t, 2, gain=4.0)):
+        t = torch.randn(1, 2, 7, 6, dtype=torch.float64, requires_grad=True)  # odd and non-square
+        assert torch.autograd.gradcheck(op, (t,), fast_mode=True)
+        assert torch.autograd.gradgradcheck(op, (t,), fast_mode=True)
+
+
+def test_fused_bias_leaky_relu_equals_the_separate_ops_in_every_derivative():
+    x = torch.randn(3, 4, 5, 5, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    assert torch.allclose(bias_lrelu(x, b, 1.5), F.leaky_relu(x + b.view(1, -1, 1, 1), 0.2) * 1.5)
+    assert torch.autograd.gradcheck(lambda x, b: bias_lrelu(x, b, 1.5), (x, b), fast_mode=True)
+    assert torch.autograd.gradgradcheck(lambda x, b: bias_lrelu(x, b, 1.5), (x, b), fast_mode=True)
+    flat = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, b: bias_lrelu(x, b), (flat, b), fast_mode=True)
 
 
 def test_both_modconv_paths_give_the_same_generator():
@@ -167,7 +195,8 @@ def test_style_mixing_switches_to_the_second_latent_from_a_cutoff_on():
 
 
 def test_ema_update_and_the_truncation_centre_follow_the_generator():
-    gan = zoo.create_gan("stylegan2", **tiny(ema_decay=0.9).model_dump())
+    assert tiny(batch_size=32).ema_decay == pytest.approx(0.5 ** (32 / 10_000))  # 10 kimg half-life
+    gan = zoo.create_gan("stylegan2", **tiny(ema_kimg=None, ema_decay=0.9).model_dump())
     before = [p.clone() for p in gan.generator_ema.parameters()]
     with torch.no_grad():
         for p in gan.generator.parameters():
@@ -213,6 +242,28 @@ def test_ada_flips_only_when_allowed_and_p_follows_the_overfitting_measure():
     no = AdaptiveAugment(1, 0.6, 1, 1, 100)
     x = torch.randn(2, 2, 16, 16)
     assert torch.allclose(no(x, rng), x, atol=1e-5)  # p = 0: identity
+
+
+def test_micro_batches_accumulate_to_the_whole_batch():
+    torch.manual_seed(0)
+    gan = zoo.create_gan("stylegan2", **tiny(batch_size=6, micro_batch=4, ada=False, mbstd_group=1).model_dump())
+    assert gan._parts(6) == [4, 2] and gan._parts(3) == [3]
+    real = torch.randn(6, 3, 16, 16)
+    whole = gan.r1(context(), real)
+    parts = sum(gan.r1(context(), part) * len(part) / 6 for part in real.split([4, 2]))
+    assert parts.item() == pytest.approx(whole.item(), rel=1e-5)  # per-sample penalties: the mean splits
+    seen = []
+    gan.discriminator.register_forward_hook(lambda module, args, out: seen.append(len(args[0])))
+    gan.configure_optimizers()
+    data = torch.randn(6, 3, 16, 16)
+    before = [p.clone() for p in gan.generator.parameters()]
+    ctx = context(batch=lambda: data)
+    for step in (1, 2):
+        ctx.step = step
+        logs = gan.train_step(ctx)
+    assert max(seen) == 4 and 2 in seen  # no pass saw more than micro_batch samples
+    assert all(torch.isfinite(v) for v in logs.values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, gan.generator.parameters(), strict=True))
 
 
 # -- shapes ---------------------------------------------------------------------------------------
