@@ -266,6 +266,14 @@ def test_micro_batches_accumulate_to_the_whole_batch():
     assert any(not torch.equal(a, b) for a, b in zip(before, gan.generator.parameters(), strict=True))
 
 
+def test_ada_resamples_in_float32_under_bf16_autocast():
+    ada = AdaptiveAugment(1, 0.6, 1, 1, 100)  # p = 0: the identity, as real and generated inputs must see it
+    x = torch.rand(2, 3, 128, 128).mul(2).sub(1).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = ada(x, torch.Generator().manual_seed(0))
+    assert out.dtype == torch.bfloat16 and (out.float() - x.float()).abs().max() < 1e-2  # a bf16 grid: ~0.1
+
+
 # -- shapes ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256])
