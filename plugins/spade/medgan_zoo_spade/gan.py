@@ -4,6 +4,7 @@ KL), the mask source trained or filled alongside, and mask-conditioned sampling.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -23,9 +24,11 @@ class SpadeSampler(nn.Module):
 
     def __init__(self, config: SpadeConfig, mask_network: nn.Module | None):
         super().__init__()
+        self.mask_source: MaskGenerator | MaskBank | None
         self.spade = SpadeGenerator(config)
-        self.mask_source: nn.Module | None = None
+        self.mask_source = None
         if config.mask_source == "generator":
+            assert mask_network is not None
             self.mask_source = MaskGenerator(mask_network)
         elif config.mask_source == "bank":
             self.mask_source = MaskBank()
@@ -33,6 +36,10 @@ class SpadeSampler(nn.Module):
 
 
 class SpadeGAN(GAN):
+    config: SpadeConfig
+    generator: SpadeSampler
+    discriminator: MultiscaleDiscriminator | None
+
     conditional = True
     sampling_block = 16
     per_sample_options = ("masks",)
@@ -77,10 +84,12 @@ class SpadeGAN(GAN):
                              f"got {int(masks.min())}..{int(masks.max())}")
         return masks.long()
 
-    def generate(self, z: Tensor, generator: nn.Module | None = None, masks: Tensor | None = None) -> Tensor:
+    def generate(  # type: ignore[override]  # SPADE's one sampling option
+        self, z: Tensor, generator: nn.Module | None = None, masks: Tensor | None = None
+    ) -> Tensor:
         """Joint output (image channels + the one-hot masks used, in {-1, 1}) for latents ``z``;
         masks come from ``masks`` or, when None, from the saved mask source."""
-        sampler = generator or self.generator
+        sampler = cast(SpadeSampler, generator or self.generator)
         c = self.config
         z_image, z_mask = z[:, :c.latent_dim], z[:, c.latent_dim:]
         if masks is None:
@@ -119,9 +128,13 @@ class SpadeGAN(GAN):
     def prepare_training(self, data: Tensor) -> None:
         c = self.config
         if c.mask_source == "bank":
-            self.generator.mask_source.fill(data[:, c.image_channels:].argmax(dim=1))
+            bank = self.generator.mask_source
+            assert isinstance(bank, MaskBank)
+            bank.fill(data[:, c.image_channels:].argmax(dim=1))
             if self.generator_ema is not None:
-                self.generator_ema.mask_source.fill(self.generator.mask_source.bank)
+                ema_bank = cast(SpadeSampler, self.generator_ema).mask_source
+                assert isinstance(ema_bank, MaskBank)
+                ema_bank.fill(bank.bank)
         if c.vgg_weight > 0:
             self._vgg_features(data.device)
 
@@ -155,8 +168,8 @@ class SpadeGAN(GAN):
         with ctx.autocast():
             d_real = D(ctx.diffaugment(real))
             d_fake = D(ctx.diffaugment(fake.detach()))
-            loss_d = sum(F.relu(1 - r[-1].float()).mean() + F.relu(1 + f[-1].float()).mean()
-                         for r, f in zip(d_real, d_fake, strict=True)) / len(d_real)
+            loss_d = torch.stack([F.relu(1 - r[-1].float()).mean() + F.relu(1 + f[-1].float()).mean()
+                                  for r, f in zip(d_real, d_fake, strict=True)]).mean()
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -164,13 +177,14 @@ class SpadeGAN(GAN):
         D.requires_grad_(False)
         with ctx.autocast():
             pred_fake = D(ctx.diffaugment(fake))
-            loss_g = -sum(f[-1].float().mean() for f in pred_fake) / len(pred_fake)
+            loss_g = -torch.stack([f[-1].float().mean() for f in pred_fake]).mean()
             logs["adversarial"] = loss_g.detach()
             if c.feature_matching_weight > 0:
                 with torch.no_grad():
                     pred_real = D(ctx.diffaugment(real))
-                fm = sum(F.l1_loss(f.float(), r.float()) for fs, rs in zip(pred_fake, pred_real, strict=True)
-                         for f, r in zip(fs[:-1], rs[:-1], strict=True)) / len(pred_fake)
+                fm = torch.stack([F.l1_loss(f.float(), r.float())
+                                  for fs, rs in zip(pred_fake, pred_real, strict=True)
+                                  for f, r in zip(fs[:-1], rs[:-1], strict=True)]).sum() / len(pred_fake)
                 loss_g = loss_g + c.feature_matching_weight * fm
                 logs["feature_matching"] = fm.detach()
             if c.vgg_weight > 0:

@@ -41,6 +41,8 @@ class MaskBank(nn.Module):
     """The training masks (kept in the checkpoint: for local runs only), picked and augmented
     (rotation up to 10 degrees, shifts up to 5%, as training augments) by the latent vector."""
 
+    bank: Tensor
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("bank", torch.zeros(0, 1, 1, dtype=torch.uint8))

@@ -4,6 +4,8 @@ image encoder, and the multi-scale PatchGAN discriminator."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -26,9 +28,12 @@ class Spade(nn.Module):
 
     def __init__(self, channels: int, label_channels: int, hidden: int, norm: str):
         super().__init__()
-        self.norm: nn.Module = {"batch": lambda: nn.BatchNorm2d(channels, affine=False),
-                                "instance": lambda: nn.InstanceNorm2d(channels, affine=False),
-                                "none": nn.Identity}[norm]()
+        norms: dict[str, Callable[[], nn.Module]] = {
+            "batch": lambda: nn.BatchNorm2d(channels, affine=False),
+            "instance": lambda: nn.InstanceNorm2d(channels, affine=False),
+            "none": nn.Identity,
+        }
+        self.norm = norms[norm]()
         self.shared = nn.Sequential(nn.Conv2d(label_channels, hidden, 3, padding=1), nn.ReLU())
         self.gamma_beta = nn.Conv2d(hidden, 2 * channels, 3, padding=1)
 
@@ -62,9 +67,9 @@ class SpadeResBlock(nn.Module):
     def _mask_features(self, segmap: Tensor, size: torch.Size) -> tuple[Tensor, ...]:
         segmap = F.interpolate(segmap, size=size, mode="nearest")
         spades = [self.norm_0, self.norm_1, self.norm_s] if self.learned_shortcut else [self.norm_0, self.norm_1]
-        convs = [spade.shared[0] for spade in spades]
+        convs = [cast(nn.Conv2d, spade.shared[0]) for spade in spades]
         weight = torch.cat([conv.weight for conv in convs])
-        bias = torch.cat([conv.bias for conv in convs])
+        bias = torch.cat([cast(Tensor, conv.bias) for conv in convs])
         return F.relu(F.conv2d(segmap, weight, bias, padding=1)).chunk(len(convs), dim=1)
 
     def forward(self, x: Tensor, segmap: Tensor) -> Tensor:
@@ -97,6 +102,7 @@ class SpadeGenerator(nn.Module):
             raise ValueError(f"widths needs {blocks + 1} entries at {config.resolution}x{config.resolution} "
                              f"(the 4x4 block and one per upsampling block), got {len(widths)}")
         k = config.num_classes
+        self.head: nn.Module
         if config.input == "noise":
             self.head = nn.Linear(config.latent_dim, widths[0] * 16)
         else:
