@@ -123,12 +123,14 @@ class GAN(nn.Module):
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
     @torch.no_grad()
-    def update_ema(self) -> None:
+    def update_ema(self, decay: float | None = None) -> None:
+        """Move the EMA generator toward the generator by ``1 - decay`` (default: the config's
+        ``ema_decay``); the engine calls it after every step."""
         if self.generator_ema is None:
             return
         ema_params: list[Tensor] = list(self.generator_ema.parameters())
         params: list[Tensor] = list(self.generator.parameters())
-        torch._foreach_lerp_(ema_params, params, 1.0 - self.config.ema_decay)
+        torch._foreach_lerp_(ema_params, params, 1.0 - (self.config.ema_decay if decay is None else decay))
         for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
             ema_buffer.copy_(buffer)
 

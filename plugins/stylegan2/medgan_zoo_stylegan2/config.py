@@ -50,6 +50,11 @@ class StyleGan2Config(GanConfig):
         default=10.0, gt=0,
         description="EMA half-life in thousands of images (NVIDIA's): ema_decay = 0.5^(batch / (1000 ema_kimg)).",
     )
+    ema_rampup: float | None = Field(
+        default=0.05, gt=0,
+        description="Early in training the EMA half-life is at most this fraction of the images seen (ADA's "
+        "default for small data sets; NVIDIA's --cfg=stylegan2 has none): short runs get a sharp EMA.",
+    )
     ada: bool = Field(default=True, description="Adaptive discriminator augmentation (Karras et al. 2020b).")
     ada_target: float = Field(default=0.6, gt=0, lt=1, description="Target of the overfitting measure r_t.")
     ada_kimg: float = Field(default=500, gt=0, description="Thousand images for p to move from 0 to 1.")

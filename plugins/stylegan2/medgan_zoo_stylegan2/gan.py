@@ -54,6 +54,7 @@ class StyleGan2(GAN):
             self.training_state: TrainingState | None = TrainingState(config)
         else:
             self.training_state = None
+        self.images_seen = 0
         self.enable_ema()
 
     # -- sampling -------------------------------------------------------------------------------
@@ -136,6 +137,14 @@ class StyleGan2(GAN):
             state.pl_mean.copy_(state.pl_mean.lerp(lengths.mean().detach(), self.config.pl_decay))
             return (lengths - state.pl_mean).square().mean()
 
+    def update_ema(self, decay: float | None = None) -> None:
+        """EMA with NVIDIA's ramp-up: half-life min(ema_kimg * 1000, images seen * ema_rampup)."""
+        c = self.config
+        if decay is None and c.ema_kimg is not None and c.ema_rampup is not None and self.images_seen > 0:
+            half_life = min(c.ema_kimg * 1000, self.images_seen * c.ema_rampup)
+            decay = 0.5 ** (c.batch_size / half_life)
+        super().update_ema(decay)
+
     def _parts(self, n: int) -> list[int]:
         """Sizes of the micro-batches that make up ``n`` samples (gradients are accumulated)."""
         m = self.config.micro_batch or n
@@ -147,6 +156,7 @@ class StyleGan2(GAN):
         assert D is not None and state is not None
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
         n = c.batch_size
+        self.images_seen = ctx.step * n  # the engine's step count, so a resumed run continues the ramp
         zero = torch.zeros((), device=ctx.device)
 
         # discriminator: logistic loss on reals and fakes

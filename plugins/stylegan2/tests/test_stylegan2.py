@@ -207,6 +207,16 @@ def test_ema_update_and_the_truncation_centre_follow_the_generator():
         assert torch.allclose(new, 0.9 * old + 0.1 * live, atol=1e-6)
     assert torch.equal(gan.generator_ema.mapping.w_avg, gan.generator.mapping.w_avg)
     assert gan.generator.mapping.w_avg.abs().sum() > 0
+    ramp = zoo.create_gan("stylegan2", **tiny(batch_size=4, ema_kimg=10, ema_rampup=0.05).model_dump())
+    ramp.images_seen = 400  # half-life min(10,000, 400 * 0.05 = 20 images): decay 0.5^(4 / 20)
+    before = [p.clone() for p in ramp.generator_ema.parameters()]
+    with torch.no_grad():
+        for p in ramp.generator.parameters():
+            p.add_(1.0)
+    ramp.update_ema()
+    weight = 1 - 0.5 ** (4 / 20)
+    for old, new in zip(before, ramp.generator_ema.parameters(), strict=True):
+        assert torch.allclose(new, old + weight, atol=1e-4)
 
 
 def test_ada_moves_image_and_mask_together_and_colours_only_the_image():
