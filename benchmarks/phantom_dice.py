@@ -26,6 +26,9 @@ LAYOUTS = {  # at 32x32
                         "d_filters": 16, "d_layers": 3},
     ("stylegan2", "small"): {"channel_base": 2048, "channel_max": 128, "latent_dim": 128, "w_dim": 128,
                              "mapping_layers": 4},
+    # as NVIDIA's CIFAR-10 (32x32) configuration: no path-length regularisation
+    ("stylegan2", "small-nopl"): {"channel_base": 2048, "channel_max": 128, "latent_dim": 128, "w_dim": 128,
+                                  "mapping_layers": 4, "pl_weight": 0},
 }
 
 
