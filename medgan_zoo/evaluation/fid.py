@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .configs import FidConfig, KidConfig
 from .inception import InceptionFeatures
-from .statistics import frechet_distance, kernel_distance, mean_and_covariance
+from .statistics import FeatureAccumulator, frechet_distance, kernel_distance, mean_and_covariance
 
 
 def _as_images(x: Any) -> Tensor:
@@ -32,24 +32,11 @@ def compute_kid(a: Any, b: Any, weights: str | None = None, device: str | None =
     return kernel_distance(features(_as_images(a)), features(_as_images(b)), subsets, subset_size, seed)
 
 
-class _InceptionAccumulator:
+class _InceptionAccumulator(FeatureAccumulator):
     """Collect Inception features of real and generated batches; ``compute()`` when done."""
 
     def __init__(self, weights: str | None = None, device: str | None = None, batch_size: int = 64):
-        self.features = InceptionFeatures(weights, device, batch_size)
-        self.reset()
-
-    def reset(self) -> None:
-        self._real: list[Tensor] = []
-        self._fake: list[Tensor] = []
-
-    def update(self, images: Tensor, real: bool) -> None:
-        (self._real if real else self._fake).append(self.features(images))
-
-    def _sets(self) -> tuple[Tensor, Tensor]:
-        if not self._real or not self._fake:
-            raise ValueError("update() with both real=True and real=False images before compute()")
-        return torch.cat(self._real), torch.cat(self._fake)
+        super().__init__(InceptionFeatures(weights, device, batch_size))
 
 
 class FrechetInceptionDistance(_InceptionAccumulator):

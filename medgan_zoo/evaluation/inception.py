@@ -8,7 +8,6 @@ quantising [-1, 1] images to uint8, grayscale to RGB, batching, and caching real
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import MedganZooError
+from ..hub import sha256_of
 
 WEIGHTS_ENV = "MEDGAN_ZOO_INCEPTION_WEIGHTS"
 OFFLINE_ENV = "MEDGAN_ZOO_OFFLINE"
@@ -38,14 +38,6 @@ def _hub_checkpoints() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _download(destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as tmp:
@@ -55,7 +47,7 @@ def _download(destination: Path) -> Path:
         except (urllib.error.URLError, OSError) as exc:
             Path(tmp.name).unlink(missing_ok=True)
             raise WeightsNotFound(_missing_message(f"the download from {WEIGHTS_URL} failed ({exc})")) from None
-    sha = file_sha256(Path(tmp.name))
+    sha = sha256_of(Path(tmp.name))
     if not sha.startswith(HASH_PREFIX):
         Path(tmp.name).unlink(missing_ok=True)
         raise WeightsNotFound(
@@ -126,7 +118,7 @@ class InceptionFeatures:
     @property
     def sha256(self) -> str:
         if self._sha is None:
-            self._sha = file_sha256(self.weights)
+            self._sha = sha256_of(self.weights)
         return self._sha
 
     @torch.no_grad()

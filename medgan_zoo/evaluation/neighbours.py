@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .configs import MemorisationConfig, PrdcConfig, UnetFdConfig
-from .statistics import prdc
+from .statistics import FeatureAccumulator, prdc
 
 
 def pixel_features(images: Tensor, side: int = 32) -> Tensor:
@@ -88,24 +88,15 @@ class MemorisationMetric:
         return result
 
 
-class PrecisionRecallDensityCoverage:
+class PrecisionRecallDensityCoverage(FeatureAccumulator):
     """torchmetrics-style PRDC: ``update(images, real=...)`` in batches, then ``compute()``.
 
     ``embed`` maps images to feature vectors (default: 32x32 pixels; pass e.g. an
     ``InceptionFeatures`` or a ``ReferenceUnet(...).features``)."""
 
     def __init__(self, k: int = 5, embed=pixel_features):
-        self.k, self.embed = k, embed
-        self.reset()
-
-    def reset(self) -> None:
-        self._real: list[Tensor] = []
-        self._fake: list[Tensor] = []
-
-    def update(self, images: Tensor, real: bool) -> None:
-        (self._real if real else self._fake).append(self.embed(images))
+        self.k = k
+        super().__init__(embed)
 
     def compute(self) -> dict[str, float]:
-        if not self._real or not self._fake:
-            raise ValueError("update() with both real=True and real=False images before compute()")
-        return prdc(torch.cat(self._real), torch.cat(self._fake), self.k)
+        return prdc(*self._sets(), self.k)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from ..data.cache import cache_root
+from ..hub import sha256_of
 from .configs import UnetFdConfig
 from .feature_cache import cached_features
 from .statistics import frechet_distance_of
@@ -43,7 +44,7 @@ class ReferenceUnet:
             save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
             os.replace(tmp, path)
         self.model.eval()
-        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.sha256 = sha256_of(path)
 
     def features(self, images: Tensor) -> Tensor:
         return bottleneck_features(self.model, images, self.device)

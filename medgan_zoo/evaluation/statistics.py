@@ -8,6 +8,7 @@ replace a general matrix square root.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -97,3 +98,24 @@ def prdc(real: Tensor, fake: Tensor, k: int = 5) -> dict[str, float]:
         "density": float(inside_real.double().sum(dim=0).mean() / k),
         "coverage": float((cross.min(dim=1).values <= real_radius).double().mean()),
     }
+
+
+class FeatureAccumulator:
+    """torchmetrics-style collection of real and generated features: ``update(images, real=...)``
+    in any number of batches; subclasses ``compute()`` from the two stacked sets."""
+
+    def __init__(self, embed: Callable[[Tensor], Tensor]):
+        self.embed = embed
+        self.reset()
+
+    def reset(self) -> None:
+        self._real: list[Tensor] = []
+        self._fake: list[Tensor] = []
+
+    def update(self, images: Tensor, real: bool) -> None:
+        (self._real if real else self._fake).append(self.embed(images))
+
+    def _sets(self) -> tuple[Tensor, Tensor]:
+        if not self._real or not self._fake:
+            raise ValueError("update() with both real=True and real=False images before compute()")
+        return torch.cat(self._real), torch.cat(self._fake)

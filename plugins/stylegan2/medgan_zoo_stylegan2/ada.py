@@ -34,7 +34,7 @@ class AdaptiveAugment(nn.Module):
     def __init__(self, image_channels: int, target: float, kimg: float, interval: int, batch_size: int,
                  flip_lr: bool = False):
         super().__init__()
-        self.c, self.target, self.interval, self.flip_lr = image_channels, target, interval, flip_lr
+        self.c, self.target, self.flip_lr = image_channels, target, flip_lr
         self.speed = batch_size * interval / (kimg * 1000)
         self.register_buffer("p", torch.zeros(()))
         self.register_buffer("signs", torch.zeros(2))  # sum of sign(D(real)), count
