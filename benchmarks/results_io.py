@@ -13,14 +13,20 @@ def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if 0.01 <= abs(value) < 1e4 or value == 0 else f"{value:.3g}"
+    return str(value)
+
+
 def write_results(out: Path, name: str, title: str, meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """Write ``out/name.json`` and ``out/name.md``; return the Markdown table."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # rows may differ in their keys
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for row in rows:
-        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()]
+        cells = [_cell(row.get(c, "-")) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     (out / f"{name}.md").write_text(f"# {title}\n\n{meta}\n\n{table}\n")

@@ -166,7 +166,7 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def datasets_show(name: str, data_root: Path | None, splits: tuple[str, ...], resolution: int,
                   settings: tuple[str, ...], as_json: bool) -> None:
-    """Subjects, slices per split and class pixel frequencies of NAME."""
+    """Subjects, volumes, slices per split and class pixel frequencies of NAME."""
     summaries = {}
     for split in splits or ("train", "test"):
         dataset = _load(name, data_root, split, resolution, settings)
@@ -176,8 +176,9 @@ def datasets_show(name: str, data_root: Path | None, splits: tuple[str, ...], re
         return
     for split, summary in summaries.items():
         per_subject = list(summary["slices_per_subject"].values())
-        subjects = summary["subjects"]
-        click.echo(f"{name} ({split}): {subjects} subject{'s' * (subjects != 1)}, {summary['slices']} slices of "
+        subjects, volumes = summary["subjects"], summary["volumes"]
+        click.echo(f"{name} ({split}): {subjects} subject{'s' * (subjects != 1)}, {volumes} volume"
+                   f"{'s' * (volumes != 1)} (Dice's unit), {summary['slices']} slices of "
                    f"{resolution}x{resolution}, {summary['channels']} channel(s); slices per subject "
                    f"{min(per_subject)}-{max(per_subject)} (mean {sum(per_subject) / len(per_subject):.1f})")
         click.echo("  class pixel frequencies: " + ", ".join(

@@ -40,7 +40,9 @@ def test_datasets_show_counts_and_frequencies(runner):
     assert train["slices"] == sum(train["slices_per_subject"].values())
     assert abs(sum(train["class_frequencies"].values()) - 1) < 1e-9
     text = runner.invoke(cli, ["datasets", "show", "acdc-phantom", "--resolution", "32", *SMALL])
-    assert "acdc-phantom (train): 3 subjects" in text.output and "acdc-phantom (test): 1 subject," in text.output
+    assert train["volumes"] == 6 and test["volumes"] == 2  # ED and ES of each exam
+    assert "acdc-phantom (train): 3 subjects, 6 volumes" in text.output
+    assert "acdc-phantom (test): 1 subject, 2 volumes" in text.output
     assert "left ventricle" in text.output
 
 

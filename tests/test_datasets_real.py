@@ -25,7 +25,12 @@ def test_acdc_reads_ed_and_es_slices_split_by_patient(write_acdc):
     test = load_dataset("acdc", root, "test", resolution=32, cache=False)
     assert len(train) == 2 * 2 * 3 and len(test) == 1 * 2 * 3  # patients x frames x slices
     assert train.subject_ids == ["patient001", "patient002"] and test.subject_ids == ["patient101"]
+    # Dice scores each phase's volume on its own, as the ACDC challenge does
+    assert train.volume_ids == ["patient001_ed", "patient001_es", "patient002_ed", "patient002_es"]
+    assert test.volume_ids == ["patient101_ed", "patient101_es"]
     item = train[0]
+    assert item["subject"] == "patient001" and item["volume"] == "patient001_ed"
+    assert train[len(train) - 1]["volume"] == "patient002_es"
     assert item["image"].shape == (1, 32, 32) and item["image"].dtype == torch.float32
     assert item["mask"].shape == (32, 32) and item["mask"].dtype == torch.int64
     assert set(train.masks.unique().tolist()) == {0, 1, 2, 3}
@@ -144,6 +149,7 @@ def test_sliver07_reads_volumes_split_by_volume(write_sliver07, layout, label_sc
     test = load_dataset("sliver07", root, "test", resolution=32, test_volumes=(4,), cache=False)
     assert train.subject_ids == ["liver-001", "liver-002", "liver-003"]
     assert test.subject_ids == ["liver-004"]
+    assert train.volume_ids == train.subject_ids and train[0]["volume"] == "liver-001"  # a scan is a volume
     assert len(train) == 3 * 6 and len(test) == 6
     assert set(train.masks.unique().tolist()) == {0, 1}
 
@@ -199,6 +205,7 @@ def test_idrid_reads_pairs_split_by_folder(write_idrid, mask_mode):
     train = load_dataset("idrid", root, resolution=32, cache=False)
     test = load_dataset("idrid", root, "test", resolution=32, cache=False)
     assert train.subject_ids == ["IDRiD_01", "IDRiD_02"] and test.subject_ids == ["IDRiD_55"]
+    assert train.volume_ids == train.subject_ids  # each image is scored on its own
     assert train.images.shape == (2, 3, 32, 32)
     # the 90-px field of view is cropped to its bounding box and fills the width
     assert train.images[0, :, 16, 0].max() > -0.5 and train.images[0, :, 16, 31].max() > -0.5

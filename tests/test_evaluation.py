@@ -20,7 +20,7 @@ ACDC_LABELS = {0: "background", 1: "right ventricle", 2: "myocardium", 3: "left 
 FAST_UNET = {"steps": 15, "batch_size": 8, "encoder_depth": 3, "decoder_channels": [8, 8, 8]}
 
 
-def test_dice_per_subject_per_class_by_hand():
+def test_dice_per_volume_per_class_by_hand():
     truth = torch.zeros(3, 2, 2, dtype=torch.uint8)
     pred = torch.zeros(3, 2, 2, dtype=torch.uint8)
     truth[0, 0, 0] = 1  # subject a, slice 0: class 1 one pixel

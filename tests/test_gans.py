@@ -71,10 +71,11 @@ def test_weight_initialisation(scheme, check):
     assert check(weight)
 
 
-def _context(gan, batch) -> StepContext:
+def _context(gan, batch, diffaugment=None) -> StepContext:
     rng = torch.Generator().manual_seed(0)
+    augment = (lambda x: x) if diffaugment is None else (lambda x: diffaugment(x, rng))
     return StepContext(batch=lambda: batch, rng=rng, device=torch.device("cpu"),
-                       autocast=contextlib.nullcontext, diffaugment=lambda x: x)
+                       autocast=contextlib.nullcontext, diffaugment=augment)
 
 
 def _real(gan, n=4) -> torch.Tensor:
@@ -104,6 +105,39 @@ def test_wgan_gp_penalises_the_critic():
     free.configure_optimizers()
     free_logs = free.train_step(_context(free, _real(free)))
     assert torch.isclose(logs["loss_d"] - logs["gp"], free_logs["loss_d"], atol=1e-5)
+
+
+def test_wgan_clip_value_zero_means_no_clipping():
+    gan = create_gan("wgan", resolution=32, batch_size=4, clip_value=0, n_critic=1, **TINY)  # Table 1: 0 / 0.01 / 0.1
+    assert gan.clip_value is None
+    gan.configure_optimizers()
+    gan.train_step(_context(gan, _real(gan)))
+    values = torch.cat([p.detach().flatten() for p in gan.discriminator.parameters()])
+    assert values.abs().max() > 0.02  # N(0, 0.02) weights, left as they are
+
+
+def test_wgan_gp_penalises_the_critic_on_the_augmented_inputs_it_is_trained_on():
+    from medgan_zoo.training.augment import DiffAugment
+
+    torch.manual_seed(0)
+    gan = create_gan("wgan-gp", resolution=32, batch_size=4, n_critic=1, diffaugment=["translation", "cutout"],
+                     **TINY)
+    gan.configure_optimizers()
+    seen: list[torch.Tensor] = []
+    gan.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    calls = []
+    penalty = gan.penalty
+
+    def spy(discriminator, real, fake=None, generator=None):
+        calls.append((real.detach().clone(), fake.detach().clone()))
+        return penalty(discriminator, real, fake, generator=generator)
+
+    gan.penalty = spy
+    real = _real(gan)
+    gan.train_step(_context(gan, real, DiffAugment(("translation", "cutout"), gan.config.image_channels)))
+    (gp_real, gp_fake), = calls
+    assert torch.equal(gp_real, seen[0]) and torch.equal(gp_fake, seen[1])  # the critic's own inputs
+    assert not torch.equal(gp_real, real)  # ... which are augmented
 
 
 def test_each_gan_uses_its_loss():

@@ -65,7 +65,7 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
         patients.setdefault(patient, {})[int(frame)] = paths[0]
     infos = {p.parent.name: p for p in root.rglob("Info.cfg")}
 
-    selected: list[tuple[str, Path, Path]] = []
+    selected: list[tuple[str, str, Path, Path]] = []
     for patient in sorted(patients):
         frames = patients[patient]
         any_frame = next(iter(frames.values()))
@@ -87,13 +87,13 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
             mask_path = image_path.with_name(image_path.name.replace(".nii", "_gt.nii", 1))
             if not mask_path.exists():
                 raise DatasetError(f"acdc: missing mask {mask_path.name} beside {image_path}")
-            selected.append((patient, image_path, mask_path))
+            selected.append((patient, phase, image_path, mask_path))
     if not selected:
         raise DatasetError(f"acdc: no {config.split} exams under {root}")
 
     def build() -> SliceArrays:
-        out_images, out_masks, subjects = [], [], []
-        for patient, image_path, mask_path in selected:
+        out_images, out_masks, subjects, volumes = [], [], [], []
+        for patient, phase, image_path, mask_path in selected:
             volume, labels, spacing = _read_frame(image_path, mask_path)
             volume = percentile_scale(volume, *config.clip_percentiles)
             for z in range(volume.shape[2]):
@@ -102,7 +102,8 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
                 out_images.append(image)
                 out_masks.append(mask)
                 subjects.append(patient)
-        return SliceArrays(np.stack(out_images), np.stack(out_masks), subjects)
+                volumes.append(f"{patient}_{phase}")  # ED and ES are scored as separate volumes
+        return SliceArrays(np.stack(out_images), np.stack(out_masks), subjects, volumes)
 
-    sources = file_fingerprints(root, [p for _, i, m in selected for p in (i, m)])
+    sources = file_fingerprints(root, [p for _, _, i, m in selected for p in (i, m)])
     return make_dataset("acdc", config, ACDC_LABELS, 1, sources, build)

@@ -20,7 +20,7 @@ from .slices import SliceArrays
 
 CACHE_ENV = "MEDGAN_ZOO_CACHE"
 #: Bump when preprocessing or a generator changes what it produces for the same config.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: volume ids beside subject ids
 
 
 def cache_root() -> Path:
@@ -60,24 +60,35 @@ def _read(path: Path) -> SliceArrays:
         images = handle.get_tensor("images")
         masks = handle.get_tensor("masks")
         index = handle.get_tensor("subject_index")
+        volume_index = handle.get_tensor("volume_index")
     subject_ids = json.loads(metadata["subject_ids"])
-    return SliceArrays(images, masks, [subject_ids[i] for i in index.tolist()])
+    volume_ids = json.loads(metadata["volume_ids"])
+    return SliceArrays(images, masks, [subject_ids[i] for i in index.tolist()],
+                       [volume_ids[i] for i in volume_index.tolist()])
+
+
+def _ids_and_index(per_slice: list[str]) -> tuple[list[str], np.ndarray]:
+    ids = list(dict.fromkeys(per_slice))
+    lookup = {s: i for i, s in enumerate(ids)}
+    return ids, np.array([lookup[s] for s in per_slice], dtype=np.int32)
 
 
 def _write(path: Path, arrays: SliceArrays) -> None:
     from safetensors.numpy import save_file
 
-    subject_ids = list(dict.fromkeys(arrays.subjects))
-    lookup = {s: i for i, s in enumerate(subject_ids)}
+    subject_ids, subject_index = _ids_and_index(arrays.subjects)
+    volume_ids, volume_index = _ids_and_index(arrays.volume_ids)
     tensors: dict[str, np.ndarray] = {
         "images": np.ascontiguousarray(arrays.images, dtype=np.float32),
         "masks": np.ascontiguousarray(arrays.masks, dtype=np.uint8),
-        "subject_index": np.array([lookup[s] for s in arrays.subjects], dtype=np.int32),
+        "subject_index": subject_index,
+        "volume_index": volume_index,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        save_file(tensors, str(tmp), metadata={"subject_ids": json.dumps(subject_ids)})
+        save_file(tensors, str(tmp), metadata={"subject_ids": json.dumps(subject_ids),
+                                                "volume_ids": json.dumps(volume_ids)})
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

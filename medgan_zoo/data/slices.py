@@ -23,7 +23,12 @@ class SliceArrays:
 
     images: np.ndarray  # float32 [N, C, H, W] in [-1, 1]
     masks: np.ndarray  # uint8 [N, H, W]
-    subjects: list[str]  # one per slice
+    subjects: list[str]  # one per slice: the patient (splits never cut through one)
+    volumes: list[str] | None = None  # one per slice: the scored volume (None: the subject's)
+
+    @property
+    def volume_ids(self) -> list[str]:
+        return self.subjects if self.volumes is None else self.volumes
 
     def validate(self, name: str, label_map: dict[int, str], channels: int) -> None:
         n = len(self.images)
@@ -35,6 +40,12 @@ class SliceArrays:
             raise DatasetError(f"{name}: masks {self.masks.shape} do not match images {self.images.shape}")
         if len(self.subjects) != n:
             raise DatasetError(f"{name}: {len(self.subjects)} subject ids for {n} slices")
+        if len(self.volume_ids) != n:
+            raise DatasetError(f"{name}: {len(self.volume_ids)} volume ids for {n} slices")
+        owner: dict[str, str] = {}
+        for volume, subject in zip(self.volume_ids, self.subjects, strict=True):
+            if owner.setdefault(volume, subject) != subject:
+                raise DatasetError(f"{name}: volume {volume!r} spans subjects {owner[volume]!r} and {subject!r}")
         bad = sorted(set(np.unique(self.masks).tolist()) - set(label_map))
         if bad:
             raise DatasetError(f"{name}: mask values {bad} are outside the label map {label_map}")
@@ -42,7 +53,9 @@ class SliceArrays:
 
 class SliceDataset(Dataset):
     """2D pairs held in memory: ``dataset[i]`` is a dict with ``image`` float32 [C,H,W] in [-1, 1],
-    ``mask`` int64 [H,W], ``subject`` (patient/volume/image id) and ``index``.
+    ``mask`` int64 [H,W], ``subject`` (the patient: splits are by subject), ``volume`` (the unit
+    Dice is scored on: a patient's phase for ACDC, a scan for SLiver07, an image for IDRiD) and
+    ``index``.
 
     ``images`` and ``masks`` (uint8, to save memory) give the whole split at once for training loops
     that keep the data on the device.
@@ -61,6 +74,9 @@ class SliceDataset(Dataset):
         self.subject_ids: list[str] = list(dict.fromkeys(arrays.subjects))
         lookup = {s: i for i, s in enumerate(self.subject_ids)}
         self.subject_index = torch.tensor([lookup[s] for s in arrays.subjects], dtype=torch.int64)
+        self.volume_ids: list[str] = list(dict.fromkeys(arrays.volume_ids))
+        lookup = {v: i for i, v in enumerate(self.volume_ids)}
+        self.volume_index = torch.tensor([lookup[v] for v in arrays.volume_ids], dtype=torch.int64)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -72,6 +88,7 @@ class SliceDataset(Dataset):
             "image": self.images[index],
             "mask": self.masks[index].long(),
             "subject": self.subject_ids[int(self.subject_index[index])],
+            "volume": self.volume_ids[int(self.volume_index[index])],
             "index": index % len(self),
         }
 
@@ -84,8 +101,12 @@ class SliceDataset(Dataset):
         return {self.subject_ids[i]: counts[i] for i in range(len(self.subject_ids))}
 
     def subject_slices(self, subject: str) -> torch.Tensor:
-        """Indices of one subject's slices, in order (a volume for 3D Dice)."""
+        """Indices of one subject's slices, in order."""
         return torch.nonzero(self.subject_index == self.subject_ids.index(subject)).flatten()
+
+    def volume_slices(self, volume: str) -> torch.Tensor:
+        """Indices of one volume's slices, in order (what 3D Dice is computed on)."""
+        return torch.nonzero(self.volume_index == self.volume_ids.index(volume)).flatten()
 
     def class_frequencies(self) -> dict[str, float]:
         """Fraction of all pixels that carry each label."""
@@ -99,6 +120,7 @@ class SliceDataset(Dataset):
             "name": self.name,
             "split": self.split,
             "subjects": len(per_subject),
+            "volumes": len(self.volume_ids),
             "slices": len(self),
             "resolution": self.resolution,
             "channels": self.channels,

@@ -32,7 +32,10 @@ class FidConfig(InceptionConfig):
 
 class KidConfig(InceptionConfig):
     subsets: int = Field(default=100, ge=1, description="Random subsets averaged (torch-fidelity: 100).")
-    subset_size: int = Field(default=1000, ge=2, description="Samples per subset (capped at the smaller set).")
+    subset_size: int = Field(
+        default=1000, ge=2,
+        description="Samples per subset; larger than either set is refused, as torch-fidelity does.",
+    )
     seed: int = Field(default=2020, description="Seed of the subset draws (torch-fidelity's default).")
 
 
@@ -67,6 +70,10 @@ class UnetFdConfig(UnetConfig):
 
 
 class PrdcConfig(PluginConfig):
+    weights: Path | None = Field(
+        default=None, description="Inception weights for features='inception' (as fid.weights; None: the same search).",
+    )
+    batch_size: int = Field(default=64, ge=1, description="Images per Inception forward pass (features='inception').")
     k: int = Field(default=5, ge=1, description="Nearest neighbours defining each point's radius.")
     features: Literal["unet", "inception", "pixels"] = Field(
         default="unet", description="Feature space: the reference U-Net's bottleneck, Inception pool3, or pixels."

@@ -1,5 +1,6 @@
 """The paper's task-based protocol: a U-Net trained on generated (or real) pairs, scored on the real
-test split by Dice per subject (a 3D volume for ACDC/SLiver07, an image for IDRiD) and class."""
+test split by Dice per volume (a phase of an exam for ACDC, a scan for SLiver07, an image for IDRiD)
+and class, then averaged."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from torch import Tensor
 from .configs import DiceConfig
 
 
-def dice_scores(pred: Tensor, truth: Tensor, subjects: Sequence[str], num_classes: int) -> dict[str, Any]:
-    """Dice per subject and class (background excluded; a class absent from both prediction and
-    truth of a subject is skipped for it), averaged over subjects; and pooled over all pixels."""
-    if pred.shape != truth.shape or len(subjects) != len(pred):
-        raise ValueError(f"prediction {tuple(pred.shape)}, truth {tuple(truth.shape)} and {len(subjects)} "
-                         "subject ids must agree")
-    per_subject: dict[str, dict[int, float]] = {}
-    for subject in dict.fromkeys(subjects):
-        index = torch.tensor([i for i, s in enumerate(subjects) if s == subject])
+def dice_scores(pred: Tensor, truth: Tensor, volumes: Sequence[str], num_classes: int) -> dict[str, Any]:
+    """Dice per volume and class (background excluded; a class absent from both prediction and
+    truth of a volume is skipped for it), averaged over volumes; and pooled over all pixels.
+
+    ``volumes`` names each slice's volume: the slices of one volume are scored together (3D Dice)."""
+    if pred.shape != truth.shape or len(volumes) != len(pred):
+        raise ValueError(f"prediction {tuple(pred.shape)}, truth {tuple(truth.shape)} and {len(volumes)} "
+                         "volume ids must agree")
+    per_volume: dict[str, dict[int, float]] = {}
+    for volume in dict.fromkeys(volumes):
+        index = torch.tensor([i for i, v in enumerate(volumes) if v == volume])
         p, t = pred[index], truth[index]
         scores = {}
         for c in range(1, num_classes):
@@ -29,12 +32,12 @@ def dice_scores(pred: Tensor, truth: Tensor, subjects: Sequence[str], num_classe
             total = int(pc.sum() + tc.sum())
             if total:
                 scores[c] = 2 * int((pc & tc).sum()) / total
-        per_subject[subject] = scores
+        per_volume[volume] = scores
     per_class = {}
     for c in range(1, num_classes):
-        values = [s[c] for s in per_subject.values() if c in s]
+        values = [s[c] for s in per_volume.values() if c in s]
         per_class[c] = sum(values) / len(values) if values else float("nan")
-    subject_means = [sum(s.values()) / len(s) for s in per_subject.values() if s]
+    subject_means = [sum(s.values()) / len(s) for s in per_volume.values() if s]
     pooled = {}
     for c in range(1, num_classes):
         pc, tc = pred == c, truth == c
@@ -46,7 +49,7 @@ def dice_scores(pred: Tensor, truth: Tensor, subjects: Sequence[str], num_classe
         "per_class": per_class,
         "pooled": sum(defined) / len(defined) if defined else float("nan"),
         "pooled_per_class": pooled,
-        "subjects": len(per_subject),
+        "volumes": len(per_volume),
     }
 
 
@@ -84,14 +87,14 @@ class DiceMetric:
         c = self.config
         test = ctx.real("test")
         classes = len(test.label_map)
-        subjects = [test.subject_ids[i] for i in test.subject_index.tolist()]
+        volumes = [test.volume_ids[i] for i in test.volume_index.tolist()]
         results: dict[str, Any] = {}
         for source in c.sources:
             images, masks = self._training_set(source, ctx)
             runs = []
             for seed in range(c.seeds):
                 model = train_unet(images, masks, c, classes, seed, ctx.device, self._augment(source, ctx))
-                runs.append(dice_scores(predict(model, test.images, ctx.device), test.masks, subjects, classes))
+                runs.append(dice_scores(predict(model, test.images, ctx.device), test.masks, volumes, classes))
             dice, dice_std = _mean_std([r["dice"] for r in runs])
             pooled, _ = _mean_std([r["pooled"] for r in runs])
             results[source] = {
@@ -103,4 +106,5 @@ class DiceMetric:
         headline = results.get("synthetic", next(iter(results.values())))
         return {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results,
                 "steps": c.steps, "seeds": c.seeds, "test_subjects": len(test.subject_ids),
+                "test_volumes": len(test.volume_ids),
                 "encoder": c.encoder}

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from .configs import FidConfig, KidConfig
 from .inception import InceptionFeatures
 from .statistics import FeatureAccumulator, frechet_distance, kernel_distance, mean_and_covariance
@@ -27,7 +28,8 @@ def compute_fid(a: Any, b: Any, weights: str | None = None, device: str | None =
 
 def compute_kid(a: Any, b: Any, weights: str | None = None, device: str | None = None, batch_size: int = 64,
                 subsets: int = 100, subset_size: int = 1000, seed: int = 2020) -> tuple[float, float]:
-    """KID (mean, std over subsets) between two image sets."""
+    """KID (mean, std over subsets) between two image sets; pass the generated set as ``a`` to draw
+    torch-fidelity's subsets (its ``input1``)."""
     features = InceptionFeatures(weights, device, batch_size)
     return kernel_distance(features(_as_images(a)), features(_as_images(b)), subsets, subset_size, seed)
 
@@ -57,7 +59,7 @@ class KernelInceptionDistance(_InceptionAccumulator):
 
     def compute(self) -> tuple[float, float]:
         real, fake = self._sets()
-        return kernel_distance(real, fake, self.subsets, self.subset_size, self.seed)
+        return kernel_distance(fake, real, self.subsets, self.subset_size, self.seed)
 
 
 def _features(ctx, config) -> tuple[Tensor, Tensor, InceptionFeatures]:
@@ -91,6 +93,9 @@ class KidMetric:
     def __call__(self, ctx) -> dict[str, Any]:
         c = self.config
         real, fake, extractor = _features(ctx, c)
-        mean, std = kernel_distance(real, fake, c.subsets, c.subset_size, c.seed)
-        return {"kid": mean, "kid_std": std, "subset_size": min(c.subset_size, len(real), len(fake)),
+        try:  # generated first, as torch-fidelity's calculate_metrics(input1=generated, input2=real)
+            mean, std = kernel_distance(fake, real, c.subsets, c.subset_size, c.seed)
+        except ValueError as exc:
+            raise ConfigError(f"kid: {exc} (kid.subset_size)") from None
+        return {"kid": mean, "kid_std": std, "subset_size": c.subset_size,
                 "subsets": c.subsets, "weights_sha256": extractor.sha256}

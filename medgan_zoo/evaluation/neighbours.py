@@ -32,13 +32,14 @@ def nearest(queries: Tensor, references: Tensor, chunk: int = 1024) -> tuple[Ten
     return torch.cat(distances), torch.cat(indices)
 
 
-def _space(ctx, name: str):
+def _space(ctx, name: str, config: PrdcConfig | None = None):
     if name == "pixels":
         return pixel_features, pixel_features
     if name == "inception":
         from .inception import InceptionFeatures
 
-        extractor = InceptionFeatures(None, ctx.device)
+        c = config or PrdcConfig()
+        extractor = InceptionFeatures(c.weights, ctx.device, c.batch_size)
         return extractor, extractor
     reference = ctx.reference_unet(ctx.metric_config("unet-fd", UnetFdConfig))
     return reference.features, reference.features
@@ -50,7 +51,7 @@ class PrdcMetric:
 
     def __call__(self, ctx) -> dict[str, Any]:
         real_images = ctx.real(self.config.split).images
-        embed_real, embed_fake = _space(ctx, self.config.features)
+        embed_real, embed_fake = _space(ctx, self.config.features, self.config)
         result = prdc(embed_real(real_images), embed_fake(ctx.samples.images), self.config.k)
         return {**result, "k": self.config.k, "features": self.config.features, "real_split": self.config.split}
 

@@ -63,40 +63,56 @@ def _unbiased_mmd2(x: Tensor, y: Tensor) -> float:
 
 def kernel_distance(a: Tensor, b: Tensor, subsets: int = 100, subset_size: int = 1000,
                     seed: int = 2020) -> tuple[float, float]:
-    """KID: mean and std of the unbiased MMD^2 over random subsets (numpy RandomState(seed) draws,
-    as torch-fidelity does, so the same seed gives the same subsets)."""
-    size = min(subset_size, len(a), len(b))
-    if size < 2:
-        raise ValueError(f"KID needs at least 2 samples in each set, got {len(a)} and {len(b)}")
+    """KID: mean and std of the unbiased MMD^2 over random subsets.
+
+    Pass the generated set first, as torch-fidelity's ``calculate_metrics(input1=generated,
+    input2=real)`` does: the subsets are numpy ``RandomState(seed)`` draws, first from ``a`` then
+    from ``b``, so the same order and seed give torch-fidelity's subsets. A ``subset_size`` larger
+    than either set is refused, as torch-fidelity refuses it (a silently smaller subset would change
+    the estimator's variance and the number)."""
+    if subset_size < 2:
+        raise ValueError(f"KID subset_size must be at least 2, got {subset_size}")
+    if subset_size > min(len(a), len(b)):
+        raise ValueError(f"KID subset_size {subset_size} is larger than the sets ({len(a)} generated, {len(b)} "
+                         f"real); set subset_size to at most {min(len(a), len(b))} or use more samples")
     rng = np.random.RandomState(seed)
     x, y = a.double(), b.double()
     values = []
     for _ in range(subsets):
-        i = torch.from_numpy(rng.choice(len(x), size, replace=False))
-        j = torch.from_numpy(rng.choice(len(y), size, replace=False))
+        i = torch.from_numpy(rng.choice(len(x), subset_size, replace=False))
+        j = torch.from_numpy(rng.choice(len(y), subset_size, replace=False))
         values.append(_unbiased_mmd2(x[i], y[j]))
     return float(np.mean(values)), float(np.std(values))
 
 
-def _kth_neighbour_radius(x: Tensor, k: int) -> Tensor:
-    distances = torch.cdist(x, x)
-    return distances.kthvalue(k + 1, dim=1).values  # k+1: the point itself is at distance 0
+def _distances(x: Tensor, y: Tensor, x_ids: Tensor, y_ids: Tensor) -> Tensor:
+    """Euclidean distances, exactly 0 between identical vectors (the matrix-product form leaves
+    rounding noise there, which would make ties with a k-NN radius of 0 fall either way)."""
+    distances = torch.cdist(x, y)
+    distances[x_ids[:, None] == y_ids[None, :]] = 0
+    return distances
 
 
 def prdc(real: Tensor, fake: Tensor, k: int = 5) -> dict[str, float]:
-    """Precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)."""
+    """Precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020), as
+    the authors' ``prdc`` package computes them: a point counts as inside a k-NN ball when its
+    distance is strictly below the radius (the radius is the distance to the k-th neighbour, the
+    point itself not counted)."""
     if len(real) <= k or len(fake) <= k:
         raise ValueError(f"PRDC with k={k} needs more than {k} samples in each set")
     real, fake = real.double(), fake.double()
-    real_radius = _kth_neighbour_radius(real, k)
-    fake_radius = _kth_neighbour_radius(fake, k)
-    cross = torch.cdist(real, fake)  # [R, F]
-    inside_real = cross <= real_radius[:, None]
+    ids = torch.unique(torch.cat([real, fake]), dim=0, return_inverse=True)[1]
+    real_ids, fake_ids = ids[:len(real)], ids[len(real):]
+    # k + 1: the point itself is among the nearest, at distance 0
+    real_radius = _distances(real, real, real_ids, real_ids).kthvalue(k + 1, dim=1).values
+    fake_radius = _distances(fake, fake, fake_ids, fake_ids).kthvalue(k + 1, dim=1).values
+    cross = _distances(real, fake, real_ids, fake_ids)  # [R, F]
+    inside_real = cross < real_radius[:, None]
     return {
         "precision": float(inside_real.any(dim=0).double().mean()),
-        "recall": float((cross <= fake_radius[None, :]).any(dim=1).double().mean()),
+        "recall": float((cross < fake_radius[None, :]).any(dim=1).double().mean()),
         "density": float(inside_real.double().sum(dim=0).mean() / k),
-        "coverage": float((cross.min(dim=1).values <= real_radius).double().mean()),
+        "coverage": float((cross.min(dim=1).values < real_radius).double().mean()),
     }
 
 

@@ -34,10 +34,11 @@ class DcganFamilyConfig(GanConfig):
     g_spectral_norm: bool = Field(default=False, description="Spectral normalisation on generator convolutions.")
     d_spectral_norm: bool = Field(default=False, description="Spectral normalisation on discriminator convolutions.")
     init: Init = Field(default="normal", description="Weight initialisation of convolutions.")
-    init_gain: float = Field(
-        default=0.02, gt=0,
-        description="Std of 'normal', gain of 'xavier'/'xavier-uniform' (pix2pix convention); "
-        "'kaiming' uses fan-in scaling and ignores it.",
+    init_gain: float | None = Field(
+        default=None, gt=0,
+        description="Std of 'normal'; gain of 'xavier'/'xavier-uniform' (pix2pix convention); a factor on "
+        "He's std for 'kaiming' (whose slope follows each network's activation). None: 1.0 for 'kaiming' "
+        "(He et al. as published), 0.02 otherwise.",
     )
     optimizer: Literal["adam", "rmsprop"] = Field(default="adam", description="Optimiser of both networks.")
     lr: float = Field(default=2e-4, gt=0, description="Generator learning rate.")
@@ -91,7 +92,11 @@ class WganConfig(DcganFamilyConfig):
     optimizer: Literal["adam", "rmsprop"] = Field(default="rmsprop", description="Optimiser (WGAN: RMSprop).")
     lr: float = Field(default=5e-5, gt=0, description="Learning rate (WGAN: 5e-5).")
     n_critic: int = Field(default=5, ge=1, description="Critic steps per generator step.")
-    clip_value: float = Field(default=0.01, gt=0, description="Critic weights are clipped to [-c, c] after each step.")
+    clip_value: float = Field(
+        default=0.01, ge=0,
+        description="Critic weights are clipped to [-c, c] after each step; 0 turns clipping off "
+        "(Table 1: 0/0.01/0.1).",
+    )
 
 
 class WganGpConfig(DcganFamilyConfig):

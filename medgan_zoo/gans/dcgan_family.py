@@ -9,7 +9,7 @@ from ..losses.adversarial import HingeLoss, LeastSquaresLoss, MinimaxLoss, Wasse
 from ..losses.base import AdversarialLoss
 from ..losses.configs import GradientPenaltyConfig, LeastSquaresConfig, MinimaxConfig
 from ..losses.regularizers import GradientPenalty
-from .backbone import Discriminator, Generator, initialise
+from .backbone import Discriminator, Generator
 from .base import GAN, StepContext
 from .dcgan_configs import (
     DcganConfig,
@@ -32,10 +32,8 @@ class DcganFamilyGAN(GAN):
         super().__init__(config, with_discriminator)
         self.loss, self.penalty, self.clip_value = loss, penalty, clip_value
         self.generator = Generator(config, self.output_channels)
-        initialise(self.generator, config.init, config.init_gain)
         if with_discriminator:
             self.discriminator = Discriminator(config, self.output_channels)
-            initialise(self.discriminator, config.init, config.init_gain)
         self.enable_ema()
         self._vgg = None
 
@@ -83,10 +81,10 @@ class DcganFamilyGAN(GAN):
             with torch.set_grad_enabled(last), ctx.autocast():
                 fake = G(ctx.randn(n, c.latent_dim))
             with ctx.autocast():
-                detached = fake.detach()
-                loss_d = self.loss.discriminator_loss(D(ctx.diffaugment(real)), D(ctx.diffaugment(detached)))
-                if self.penalty is not None:
-                    gp = self.penalty(D, real, detached.to(real.dtype), generator=ctx.rng)
+                seen_real, seen_fake = ctx.diffaugment(real), ctx.diffaugment(fake.detach())
+                loss_d = self.loss.discriminator_loss(D(seen_real), D(seen_fake))
+                if self.penalty is not None:  # between the inputs the critic is trained on (augmented)
+                    gp = self.penalty(D, seen_real, seen_fake.to(seen_real.dtype), generator=ctx.rng)
                     loss_d = loss_d + gp
                     logs["gp"] = gp.detach()
             opt_d.zero_grad(set_to_none=True)
@@ -134,7 +132,7 @@ def create_lsgan(config: LsganConfig, with_discriminator: bool = True) -> DcganF
 
 
 def create_wgan(config: WganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
-    return DcganFamilyGAN(config, WassersteinLoss(), clip_value=config.clip_value,
+    return DcganFamilyGAN(config, WassersteinLoss(), clip_value=config.clip_value or None,  # 0: no clipping
                           with_discriminator=with_discriminator)
 
 

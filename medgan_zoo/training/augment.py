@@ -54,10 +54,13 @@ class PairAugment:
 
 
 class DiffAugment:
-    """Differentiable augmentation for every discriminator input (Zhao et al., 2020).
+    """Differentiable augmentation for every discriminator input, as Zhao et al.'s reference code
+    (mit-han-lab/data-efficient-gans, ``DiffAugment_pytorch.py``) does it.
 
-    ``color``: brightness, saturation (RGB only) and contrast of the image channels; ``translation``:
-    shifts of up to 1/8 of the size with zero padding; ``cutout``: a square of half the size zeroed.
+    ``color``: brightness, saturation (RGB only) and contrast of the image channels (the mask
+    channels are labels, not intensities); ``translation``: a whole-pixel shift of up to 1/8 of the
+    size per sample, zero padding; ``cutout``: a square of half the size zeroed, centred anywhere in
+    the image, so it may be cut by the border.
     """
 
     def __init__(self, policy: tuple[str, ...], image_channels: int):
@@ -86,17 +89,25 @@ class DiffAugment:
         return torch.cat([img, x[:, self.c:]], dim=1)
 
     def translation(self, x: Tensor, rng: torch.Generator, ratio: float = 0.125) -> Tensor:
-        n = x.shape[0]
-        shift = (torch.rand(n, 2, generator=rng, device=x.device) * 2 - 1) * ratio * 2
-        eye = torch.eye(2, device=x.device).expand(n, 2, 2)
-        theta = torch.cat([eye, shift[:, :, None]], dim=2)
-        return _affine(x, theta, padding="zeros")
+        """Output pixel (i, j) of sample b is input pixel (i + dy_b, j + dx_b), zero outside."""
+        n, _, h, w = x.shape
+        max_y, max_x = int(h * ratio + 0.5), int(w * ratio + 0.5)
+        dy = torch.randint(-max_y, max_y + 1, (n, 1, 1), generator=rng, device=x.device)
+        dx = torch.randint(-max_x, max_x + 1, (n, 1, 1), generator=rng, device=x.device)
+        rows = torch.arange(h, device=x.device).view(1, h, 1) + dy  # [N, H, 1] source rows
+        cols = torch.arange(w, device=x.device).view(1, 1, w) + dx  # [N, 1, W] source columns
+        inside = ((rows >= 0) & (rows < h)) & ((cols >= 0) & (cols < w))  # [N, H, W]
+        batch = torch.arange(n, device=x.device).view(n, 1, 1)
+        moved = x.permute(0, 2, 3, 1)[batch, rows.clamp(0, h - 1), cols.clamp(0, w - 1)].permute(0, 3, 1, 2)
+        return moved * inside.unsqueeze(1).to(x.dtype)
 
     def cutout(self, x: Tensor, rng: torch.Generator, ratio: float = 0.5) -> Tensor:
         n, _, h, w = x.shape
         ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-        top = (torch.rand(n, 1, 1, generator=rng, device=x.device) * (h - ch + 1)).floor()
-        left = (torch.rand(n, 1, 1, generator=rng, device=x.device) * (w - cw + 1)).floor()
+        # the square's centre: any pixel (and one past the end for even sizes), as the reference draws it
+        cy = torch.randint(0, h + 1 - ch % 2, (n, 1, 1), generator=rng, device=x.device)
+        cx = torch.randint(0, w + 1 - cw % 2, (n, 1, 1), generator=rng, device=x.device)
+        top, left = cy - ch // 2, cx - cw // 2
         rows = torch.arange(h, device=x.device).view(1, h, 1)
         cols = torch.arange(w, device=x.device).view(1, 1, w)
         inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)

@@ -3,8 +3,10 @@ file (the non-tensor state as JSON metadata), written atomically. No pickle."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,14 @@ def _restore_optimizer(name: str, optimizer: torch.optim.Optimizer, meta: dict,
             state.setdefault(int(pid), {})[field] = value
     for pid, entries in meta["scalars"].items():
         state.setdefault(int(pid), {}).update(entries)
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # The implementation flags belong to the device the run resumes on, not the one it was saved on
+    # (a fused CUDA Adam resumed on the CPU runs the CPU's implementation).
+    groups = [{**saved, **{k: current[k] for k in _DEVICE_FLAGS if k in current}}
+              for saved, current in zip(meta["param_groups"], optimizer.param_groups, strict=True)]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+_DEVICE_FLAGS = ("fused", "foreach", "capturable")
 
 
 def save_checkpoint(path: Path, gan, step: int, rng: torch.Generator, extra: dict[str, Any]) -> None:
@@ -50,7 +59,7 @@ def save_checkpoint(path: Path, gan, step: int, rng: torch.Generator, extra: dic
     optimizers = {name: _flatten_optimizer(name, opt, tensors) for name, opt in gan.optimizers.items()}
     tensors["rng.engine"] = rng.get_state().contiguous()
     tensors["rng.torch"] = torch.get_rng_state().contiguous()
-    meta = {"step": step, "optimizers": optimizers, **extra}
+    meta = {"step": step, "optimizers": optimizers, "rng_device": rng.device.type, **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -81,6 +90,23 @@ def restore_checkpoint(tensors: dict[str, torch.Tensor], meta: dict[str, Any], g
     load_networks(gan, networks, source)  # every network, discriminators included
     for name, optimizer in gan.optimizers.items():
         _restore_optimizer(name, optimizer, meta["optimizers"][name], tensors)
-    rng.set_state(tensors["rng.engine"])
+    restore_engine_rng(rng, tensors["rng.engine"], meta.get("rng_device"), source)
     torch.set_rng_state(tensors["rng.torch"])
     return int(meta["step"])
+
+
+def restore_engine_rng(rng: torch.Generator, state: torch.Tensor, saved_on: str | None, source: Path) -> None:
+    """Continue the engine's random stream, or start a new one when the run moved between device
+    types: a CUDA generator's state (a Philox seed and offset) cannot drive a CPU generator (a
+    Mersenne Twister) nor the reverse. The new stream is seeded from the saved state, so resuming
+    the same checkpoint on the same device type twice gives the same run."""
+    if saved_on is None:  # checkpoints of 0.1.0: tell the types apart by the state's size
+        saved_on = "cpu" if state.numel() == torch.Generator().get_state().numel() else "cuda"
+    if saved_on == rng.device.type:
+        rng.set_state(state)
+        return
+    seed = int.from_bytes(hashlib.sha256(state.numpy().tobytes()).digest()[:8], "little")
+    rng.manual_seed(seed)
+    warnings.warn(f"{source}: the run was saved on {saved_on} and resumes on {rng.device.type}; the engine's "
+                  "random stream (batches, noise, augmentation) continues as a new stream from here",
+                  stacklevel=3)

@@ -118,7 +118,7 @@ class CardiacPhantom(Phantom):
         for number, subject in self._subjects():
             heart = _heart(rng_for(self.config.seed, _TAG, number))
             for frame in frames:
-                keys += [SliceKey(subject, number, (0 if frame == "ed" else 1, z))
+                keys += [SliceKey(subject, number, (0 if frame == "ed" else 1, z), f"{subject}_{frame}")
                          for z in range(heart.slices)]
         return keys
 

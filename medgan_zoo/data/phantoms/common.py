@@ -71,6 +71,7 @@ class SliceKey:
     subject: str
     number: int  # subject number, part of the seed
     position: tuple[int, ...]  # e.g. (frame, z) or (z,)
+    volume: str | None = None  # the scored volume when it is not the whole subject (a cardiac phase)
 
 
 class Phantom(ABC):
@@ -98,7 +99,7 @@ class Phantom(ABC):
         masks = np.empty((len(keys), self.config.resolution, self.config.resolution), dtype=np.uint8)
         for i, key in enumerate(keys):
             images[i], masks[i] = self.render(key)
-        return SliceArrays(images, masks, [k.subject for k in keys])
+        return SliceArrays(images, masks, [k.subject for k in keys], [k.volume or k.subject for k in keys])
 
     def dataset(self) -> SliceDataset:
         return make_dataset(self.name, self.config, self.label_map, self.channels, [], self.build,
