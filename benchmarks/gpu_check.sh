@@ -31,7 +31,7 @@ run 120 sg2_256 python3 stylegan2_step.py --resolution 256 --batch-size 32 --bf1
 run 100 spade_128 python3 spade_step.py --device cuda --resolution 128 --batch-size 8 --steps 20 --rounds 2 \
   --samples 10000 --out "$OUT"
 run 80 spade_256 python3 spade_step.py --device cuda --resolution 256 --batch-size 8 --steps 10 --rounds 2 \
-  --layouts fast paper --out "$OUT"
+  --layouts fast official --out "$OUT"
 # the peer last: its CUDA kernels compile at import (skipped in the table if that overruns its cap)
 run 150 sg2_peer_128 python3 stylegan2_step.py --resolution 128 --batch-size 32 --peer only \
   --steps 32 --cap 20 --samples 0 --out "$OUT"

@@ -19,16 +19,19 @@ from results_io import machine, write_results
 import medgan_zoo as zoo
 
 LAYOUTS = {  # at 32x32
-    ("spade", "paper"): {"filters": 32, "spade_hidden": 64, "d_filters": 32},
-    ("spade", "half-res"): {"filters": 32, "spade_hidden": 64, "d_filters": 32, "full_resolution_block": False},
-    ("spade", "small"): {"widths": [64, 32, 16, 8], "spade_hidden": 64, "d_filters": 32},
-    ("spade", "fast"): {"widths": [64, 32, 16], "spade_hidden": 64, "full_resolution_block": False,
-                        "d_filters": 16, "d_layers": 3},
+    # SPADE: the presets, and the pyramid variants measured in 0.1.0 (docs/benchmarks.md)
+    ("spade", "paper"): {"preset": "paper", "filters": 16, "spade_hidden": 64, "d_filters": 32, "vgg_weight": 0},
+    ("spade", "fast"): {"preset": "fast"},
+    ("spade", "pyramid"): {"preset": "pyramid", "filters": 32, "spade_hidden": 64, "d_filters": 32},
+    ("spade", "half-res"): {"preset": "pyramid", "filters": 32, "spade_hidden": 64, "d_filters": 32,
+                            "full_resolution_block": False},
+    ("spade", "small"): {"preset": "pyramid", "widths": [64, 32, 16, 8], "spade_hidden": 64, "d_filters": 32},
+    # R1 by the 'auto' heuristic and EMA ramp-up 0.05: the settings docs/stylegan2.md's table was measured with
     ("stylegan2", "small"): {"channel_base": 2048, "channel_max": 128, "latent_dim": 128, "w_dim": 128,
-                             "mapping_layers": 4},
+                             "mapping_layers": 4, "r1_gamma": None, "ema_rampup": 0.05},
     # as NVIDIA's CIFAR-10 (32x32) configuration: no path-length regularisation
     ("stylegan2", "small-nopl"): {"channel_base": 2048, "channel_max": 128, "latent_dim": 128, "w_dim": 128,
-                                  "mapping_layers": 4, "pl_weight": 0},
+                                  "mapping_layers": 4, "pl_weight": 0, "r1_gamma": None, "ema_rampup": 0.05},
 }
 
 

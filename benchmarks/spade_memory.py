@@ -10,7 +10,6 @@ The GPU check (benchmarks/gpu_check.sh) measures the truth.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import torch
@@ -21,8 +20,9 @@ import medgan_zoo as zoo
 from medgan_zoo.gans.base import StepContext
 
 LAYOUTS = {
-    "paper (default)": {},
-    "fast": {"full_resolution_block": False, "spade_hidden": 64, "d_filters": 16, "d_layers": 3},
+    "paper (default; VGG loss off)": {"vgg_weight": 0.0},
+    "pyramid (0.1.0's default)": {"preset": "pyramid"},
+    "fast": {"preset": "fast"},
 }
 
 
@@ -35,8 +35,6 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for layout, options in LAYOUTS.items():
-        if layout == "fast":  # widths ..., 64, 32, 16 as in spade_step.py
-            options = {**options, "widths": [64] * (int(math.log2(args.resolution)) - 4) + [32, 16]}
         gan = zoo.create_gan("spade", resolution=args.resolution, image_channels=1, num_classes=4,
                              batch_size=args.probe, **options)
         gan.configure_optimizers()

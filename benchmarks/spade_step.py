@@ -5,8 +5,9 @@ per-layer feature matching on both sides; ours through ``SpadeGAN.train_step``).
 MONAI's generator (channels 16-128, mask input) runs SPADE blocks at 4, 8, 16 and 32 px with outputs
 64, 32, 16, 1 and upsamples to the image. Three of ours are timed against it: ``matched`` (widths
 64, 32, 16, 8 at the same resolutions plus a final convolution; the closest our layout gets to the
-same work), ``half-res`` (our default widths, last block at half resolution), ``paper`` (our
-default: the last block at full resolution, about 6x MONAI's work) and ``small`` (the configuration
+same work), ``half-res`` (the pyramid's default widths, last block at half resolution), ``pyramid``
+(0.1.0's default: the last block at full resolution, about 6x MONAI's work), ``official`` (the
+`paper` preset's generator and discriminator at the same filters, VGG loss off) and ``small`` (the configuration
 that met the issue's Dice goal in ``phantom_dice.py``: widths ..., 64, 32, 16, 8 with the last block at
 full resolution, SPADE hidden 64, discriminator 32 wide, 4 layers) and ``fast`` (the configuration
 that met it with twice the steps in the same time: widths ..., 64, 32, 16 with the last block at half
@@ -46,10 +47,11 @@ def batches(resolution: int, batch: int, steps: int):
     return [joint[torch.randint(len(joint), (batch,), generator=g)].to(DEVICE) for _ in range(steps)]
 
 
-LAYOUTS = {
+LAYOUTS = {  # the pyramid layout (0.1.0's default) at several widths, and the official layout
     "matched": {"full_resolution_block": False},
     "half-res": {"full_resolution_block": False},
-    "paper": {"full_resolution_block": True},
+    "pyramid": {"full_resolution_block": True},
+    "official": {"preset": "paper", "vgg_weight": 0.0},
     # the configuration that met the Dice goal (benchmarks/phantom_dice.py --gan spade --layout small)
     "small": {"full_resolution_block": True, "spade_hidden": 64, "d_filters": 32, "d_layers": 4},
     # the configuration that met the Dice goal at MONAI's speed (phantom_dice.py --gan spade --layout fast --steps 3200)
@@ -66,7 +68,7 @@ def ours(data: list[torch.Tensor], resolution: int, layout: str = "matched") -> 
         options["widths"] = [64] * (int(math.log2(resolution)) - 4) + [32, 16, 8]
     if layout == "fast":
         options["widths"] = [64] * (int(math.log2(resolution)) - 4) + [32, 16]
-    options = {"filters": 16, "d_filters": 16, "d_layers": 3, **options}
+    options = {"preset": "pyramid", "filters": 16, "d_filters": 16, "d_layers": 3, **options}
     gan = zoo.create_gan("spade", resolution=resolution, image_channels=1, num_classes=4, latent_dim=16,
                          batch_size=len(data[0]), mask_source="none", g_spectral_norm=False, **options).to(DEVICE)
     gan.configure_optimizers()

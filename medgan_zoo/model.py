@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ._version import __version__
 from .errors import MedganZooError
 from .gans.base import training_only
-from .sampling import Samples, batches, latents, new_seed, write_manifest, write_samples
+from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -91,6 +91,8 @@ class GanModel:
         for b in range(first, last + 1):
             z = latents(seed, b * block, block, self.gan.latent_dim).to(device)
             block_options = dict(options)
+            if self.gan.takes_sample_seeds:
+                block_options["seeds"] = sample_seeds(seed, b * block, block)
             for key, values in per_sample.items():  # this block's slice, padded with its last value
                 index = torch.arange(b * block, (b + 1) * block).clamp(max=len(values) - 1)
                 block_options[key] = values[index].to(device)

@@ -32,6 +32,11 @@ def sample_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
+def sample_seeds(seed: int, start: int, count: int) -> Tensor:
+    """Seeds of samples start..start+count-1 (int64 [count]): what ``latents`` seeds each row with."""
+    return torch.tensor([sample_seed(seed, start + row) for row in range(count)], dtype=torch.int64)
+
+
 def latents(seed: int, start: int, count: int, dim: int) -> Tensor:
     """Latent vectors [count, dim] of samples start..start+count-1, on the CPU."""
     out = torch.empty(count, dim)

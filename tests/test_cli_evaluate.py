@@ -54,8 +54,9 @@ def test_study_writes_table2_with_baselines_and_loads_existing_runs(trained, tmp
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "table2.csv").open()))
     assert [r["source"] for r in rows] == ["original", "augmented original", "dcgan", "original + dcgan"]
+    assert [r["masks"] for r in rows] == ["real", "real", "generated with the image", "real + generated with the image"]
     assert all(0 <= float(r["dice"]) <= 1 for r in rows)
-    assert "| acdc-phantom | dcgan |" in (tmp_path / "table2.md").read_text()
+    assert "| acdc-phantom | dcgan | generated with the image |" in (tmp_path / "table2.md").read_text()
 
 
 def test_paper_numbers_are_kept_with_their_source():

@@ -57,6 +57,10 @@ class GAN(nn.Module):
     #: Sampling options that carry one value per sample (e.g. SPADE's ``masks``): the sampler
     #: checks their length against n and hands each forward block its own slice.
     per_sample_options: tuple[str, ...] = ()
+    #: True: :meth:`generate` also receives ``seeds``, an int64 tensor [N] of each sample's own
+    #: seed (the one its z was drawn from), for any further per-sample randomness (StyleGAN2's
+    #: layer noise), so samples stay independent of the batch size and the device.
+    takes_sample_seeds: bool = False
 
     def __init__(self, config: GanConfig, with_discriminator: bool = True):
         super().__init__()
@@ -81,6 +85,12 @@ class GAN(nn.Module):
     def needs_masks_to_sample(self) -> bool:
         """True when ``generate`` must be given ``masks=`` (a conditional GAN with no mask source)."""
         return False
+
+    @property
+    def mask_origin(self) -> str:
+        """Where sampled masks come from, in a few words for tables and cards (a conditional GAN
+        says which mask source it uses: the comparison with joint generation depends on it)."""
+        return "generated with the image"
 
     def sampling_generator(self) -> nn.Module:
         """The generator to sample from: the EMA copy when there is one."""

@@ -17,6 +17,8 @@ from ..errors import MedganZooError
 VGG19_FILE = "vgg19-dcbb9e9d.pth"
 VGG19_URL = f"https://download.pytorch.org/models/{VGG19_FILE}"
 _LAYERS = 12  # torchvision's vgg19().features[:12] ends with relu3_1
+#: Ends of relu1_1, relu2_1, relu3_1, relu4_1 and relu5_1 in torchvision's vgg19().features.
+RELU_X_1 = (2, 7, 12, 21, 30)
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
@@ -24,9 +26,10 @@ _STD = (0.229, 0.224, 0.225)
 def find_vgg_weights(path: Path | None) -> Path:
     """The weights file: ``path`` if given, else torchvision's file in the torch hub cache."""
     if path is not None:
-        if not Path(path).is_file():
+        path = Path(path).expanduser()
+        if not path.is_file():
             raise MedganZooError(f"vgg_weights file {path} does not exist")
-        return Path(path)
+        return path
     cached = Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
     if cached.is_file():
         return cached
@@ -37,16 +40,19 @@ def find_vgg_weights(path: Path | None) -> Path:
 
 
 class VggFeatures(nn.Module):
-    """Frozen VGG-19 layers up to relu3_1, fed images in [-1, 1] with 1 or 3 channels."""
+    """Frozen VGG-19 layers up to ``depth`` (default relu3_1), fed images in [-1, 1] with 1 or 3
+    channels, mapped to ImageNet statistics unless ``imagenet_input=False`` (SPADE's loss feeds
+    [-1, 1] as it is)."""
 
-    def __init__(self, weights: Path):
+    def __init__(self, weights: Path, depth: int = _LAYERS, imagenet_input: bool = True):
         super().__init__()
         from torchvision.models import vgg19
 
-        self.layers = vgg19(weights=None).features[:_LAYERS]
+        self.imagenet_input = imagenet_input
+        self.layers = vgg19(weights=None).features[:depth]
         state = torch.load(weights, map_location="cpu", weights_only=True)
         wanted = {k.removeprefix("features."): v for k, v in state.items()
-                  if k.startswith("features.") and int(k.split(".")[1]) < _LAYERS}
+                  if k.startswith("features.") and int(k.split(".")[1]) < depth}
         try:
             self.layers.load_state_dict(wanted, strict=True)
         except RuntimeError as exc:
@@ -57,11 +63,22 @@ class VggFeatures(nn.Module):
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1))
 
-    def forward(self, images: Tensor) -> Tensor:
+    def _input(self, images: Tensor) -> Tensor:
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
-        x = ((images + 1) / 2 - self.mean) / self.std
-        return self.layers(x)
+        return ((images + 1) / 2 - self.mean) / self.std if self.imagenet_input else images
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.layers(self._input(images))
+
+    def pyramid(self, images: Tensor, ends: tuple[int, ...] = RELU_X_1) -> list[Tensor]:
+        """The outputs of the layers ending at each index of ``ends`` (relu1_1 ... relu5_1)."""
+        x, outputs, start = self._input(images), [], 0
+        for end in ends:
+            x = self.layers[start:end](x)
+            outputs.append(x)
+            start = end
+        return outputs
 
     def distance(self, real: Tensor, fake: Tensor) -> Tensor:
         """Squared distance of the batch-mean features (real is treated as a constant)."""

@@ -150,13 +150,15 @@ class Trainer:
 
     def _write_grid(self, step: int) -> Path:
         from ..data.preview import save_grid
-        from ..sampling import Samples, latents
+        from ..sampling import Samples, latents, sample_seeds
 
         G = self.gan.sampling_generator()
         was_training = G.training
         G.eval()
-        options = {k: v.to(self.device) for k, v in self._grid_options().items()}
+        options: dict[str, Any] = {k: v.to(self.device) for k, v in self._grid_options().items()}
         count = len(options["masks"]) if options else 16
+        if self.gan.takes_sample_seeds:
+            options["seeds"] = sample_seeds(self.config.seed, 0, count)
         with torch.no_grad():
             z = latents(self.config.seed, 0, count, self.gan.latent_dim).to(self.device)
             images, masks = self.gan.to_pairs(self.gan.generate(z, generator=G, **options))

@@ -4,8 +4,8 @@ image encoder, and the multi-scale PatchGAN discriminator."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import cast
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -88,38 +88,59 @@ def _levels(resolution: int) -> int:
     return levels
 
 
+def _official_widths(filters: int) -> list[int]:
+    """NVlabs/SPADE's generator ('normal'): head_0, G_middle_0, G_middle_1 at 16 x ngf, then up_0 ...
+    up_3 at 8, 4, 2, 1 x ngf."""
+    return [16 * filters] * 3 + [8 * filters, 4 * filters, 2 * filters, filters]
+
+
 class SpadeGenerator(nn.Module):
-    """(one-hot mask [N,K,H,W], z [N,latent]) -> image [N,C,H,W] in [-1, 1]; starts at 4x4 and
-    doubles the resolution per SPADE residual block."""
+    """(one-hot mask [N,K,H,W], z [N,latent]) -> image [N,C,H,W] in [-1, 1].
+
+    ``layout="official"``: NVlabs's generator: the first map (16 x filters) comes from the mask
+    downsampled to res/32 (or from z), then ``head_0``; ``G_middle_0`` and ``G_middle_1`` at twice
+    that size; ``up_0`` ... ``up_3`` each after another doubling. ``layout="pyramid"``: a block at 4x4,
+    then one per doubling with ``widths`` (the last optionally at half resolution)."""
 
     def __init__(self, config: SpadeConfig):
         super().__init__()
         self.config = config
         levels = _levels(config.resolution)
-        blocks = levels if config.full_resolution_block else levels - 1
-        widths = config.widths or [config.filters * min(2 ** (levels - i), 8) for i in range(blocks + 1)]
-        if len(widths) != blocks + 1:
-            raise ValueError(f"widths needs {blocks + 1} entries at {config.resolution}x{config.resolution} "
-                             f"(the 4x4 block and one per upsampling block), got {len(widths)}")
+        if config.layout == "official":
+            widths = _official_widths(config.filters)
+            self._start = config.resolution // 32
+            self._upsample = [True, False, True, True, True, True]  # before G_middle_0, -_1, up_0 ... up_3
+        else:
+            blocks = levels if config.full_resolution_block else levels - 1
+            widths = config.widths or [config.filters * min(2 ** (levels - i), 8) for i in range(blocks + 1)]
+            if len(widths) != blocks + 1:
+                raise ValueError(f"widths needs {blocks + 1} entries at {config.resolution}x{config.resolution} "
+                                 f"(the 4x4 block and one per upsampling block), got {len(widths)}")
+            self._start = 4
+            self._upsample = [True] * blocks
         k = config.num_classes
         self.head: nn.Module
         if config.input == "noise":
-            self.head = nn.Linear(config.latent_dim, widths[0] * 16)
+            self.head = nn.Linear(config.latent_dim, widths[0] * self._start**2)
         else:
             self.head = nn.Conv2d(k, widths[0], 3, padding=1)
         self.first = SpadeResBlock(widths[0], widths[0], config, k)
-        self.blocks = nn.ModuleList(SpadeResBlock(widths[i], widths[i + 1], config, k) for i in range(blocks))
-        self.out = nn.Conv2d(widths[blocks], config.image_channels, 3, padding=1)
-        self._start = widths[0]
+        self.blocks = nn.ModuleList(SpadeResBlock(widths[i], widths[i + 1], config, k)
+                                    for i in range(len(widths) - 1))
+        self.out = nn.Conv2d(widths[-1], config.image_channels, 3, padding=1)
+        self._width = widths[0]
 
     def forward(self, segmap: Tensor, z: Tensor) -> Tensor:
+        size = self._start
         if self.config.input == "noise":
-            x = self.head(z).view(len(z), self._start, 4, 4)
+            x = self.head(z).view(len(z), self._width, size, size)
         else:
-            x = self.head(F.interpolate(segmap, size=(4, 4), mode="nearest"))
+            x = self.head(F.interpolate(segmap, size=(size, size), mode="nearest"))
         x = self.first(x, segmap)
-        for block in self.blocks:
-            x = block(F.interpolate(x, scale_factor=2, mode="nearest"), segmap)
+        for block, upsample in zip(self.blocks, self._upsample, strict=True):
+            if upsample:
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = block(x, segmap)
         if x.shape[-1] != segmap.shape[-1]:  # the last block ran at half resolution
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         return torch.tanh(self.out(F.leaky_relu(x, 0.2)))
@@ -147,17 +168,19 @@ class ImageEncoder(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """pix2pixHD's N-layer PatchGAN with spectral norm; returns every layer's output (the last is
-    the real/fake map) for the feature-matching loss."""
+    """pix2pixHD's N-layer PatchGAN as SPADE configures it (``norm_D='spectralinstance'``): a plain
+    first convolution (spectral norm there with ``first_spectral_norm``), then convolutions with
+    spectral norm and instance norm (no bias: the norm would cancel it), then a plain 1-channel
+    convolution. Returns every layer's output (the last is the real/fake map) for feature matching."""
 
-    def __init__(self, in_channels: int, filters: int, layers: int):
+    def __init__(self, in_channels: int, filters: int, layers: int, first_spectral_norm: bool = False):
         super().__init__()
-        blocks = [nn.Sequential(spectral_norm(nn.Conv2d(in_channels, filters, 4, 2, 2)), nn.LeakyReLU(0.2))]
+        blocks = [nn.Sequential(_sn(nn.Conv2d(in_channels, filters, 4, 2, 2), first_spectral_norm), nn.LeakyReLU(0.2))]
         width = filters
         for n in range(1, layers):
             nxt = min(width * 2, 512)
             stride = 1 if n == layers - 1 else 2
-            blocks.append(nn.Sequential(spectral_norm(nn.Conv2d(width, nxt, 4, stride, 2)),
+            blocks.append(nn.Sequential(spectral_norm(nn.Conv2d(width, nxt, 4, stride, 2, bias=False)),
                                         nn.InstanceNorm2d(nxt, affine=False), nn.LeakyReLU(0.2)))
             width = nxt
         blocks.append(nn.Sequential(nn.Conv2d(width, 1, 4, 1, 2)))
@@ -177,8 +200,16 @@ class MultiscaleDiscriminator(nn.Module):
     def __init__(self, config: SpadeConfig):
         super().__init__()
         channels = config.image_channels + config.num_classes
-        self.scales = nn.ModuleList(PatchDiscriminator(channels, config.d_filters, config.d_layers)
+        self.scales = nn.ModuleList(PatchDiscriminator(channels, config.d_filters, config.d_layers,
+                                                       config.d_first_spectral_norm)
                                     for _ in range(config.d_scales))
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        """0.1.0 checkpoints hold biases before the instance norms; the norm subtracts them exactly,
+        so they are dropped."""
+        expected = self.state_dict().keys()
+        state = {k: v for k, v in state_dict.items() if k in expected or not k.endswith(".0.bias")}
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
     def forward(self, x: Tensor) -> list[list[Tensor]]:
         results = []

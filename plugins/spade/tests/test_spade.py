@@ -12,7 +12,8 @@ from medgan_zoo_spade.networks import MultiscaleDiscriminator, Spade, SpadeGener
 
 import medgan_zoo as zoo
 
-TINY = {"filters": 8, "d_filters": 8, "latent_dim": 16, "spade_hidden": 16, "mask_filters": 8,
+# The 0.1.0 layout at small widths (no VGG weights needed); tests/test_presets.py covers the paper preset.
+TINY = {"preset": "pyramid", "filters": 8, "d_filters": 8, "latent_dim": 16, "spade_hidden": 16, "mask_filters": 8,
         "mask_latent_dim": 8, "batch_size": 4}
 DATA = {"train_subjects": 2, "test_subjects": 1}
 
@@ -61,19 +62,21 @@ def test_explicit_widths_and_a_wrong_count_is_refused():
     with pytest.raises(ValueError, match="widths needs 5 entries at 64x64"):
         SpadeGenerator(config.model_copy(update={"full_resolution_block": True}))
     with pytest.raises(zoo.ConfigError, match="widths"):
-        zoo.create_gan("spade", resolution=64, widths=[64, 0, 16, 8])
+        zoo.create_gan("spade", resolution=64, preset="pyramid", widths=[64, 0, 16, 8])
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256])
-@pytest.mark.parametrize(("channels", "classes", "full"), [(1, 4, False), (3, 2, True)])
-def test_shapes(resolution, channels, classes, full):
+@pytest.mark.parametrize(("channels", "classes", "full", "preset"),
+                         [(1, 4, False, "pyramid"), (3, 2, True, "pyramid"), (1, 4, True, "paper")])
+def test_shapes(resolution, channels, classes, full, preset):
     config = SpadeConfig(resolution=resolution, image_channels=channels, num_classes=classes,
-                         full_resolution_block=full, **TINY)
+                         full_resolution_block=full, **{**TINY, "preset": preset})
     masks = F.one_hot(torch.randint(0, classes, (2, resolution, resolution)), classes).permute(0, 3, 1, 2).float()
-    image = SpadeGenerator(config)(masks, torch.randn(2, 16))
-    assert image.shape == (2, channels, resolution, resolution) and image.abs().max() <= 1
     generator = SpadeGenerator(config)
-    assert len(generator.blocks) == int(math.log2(resolution)) - 2 - (0 if full else 1)
+    image = generator(masks, torch.randn(2, 16))
+    assert image.shape == (2, channels, resolution, resolution) and image.abs().max() <= 1
+    pyramid_blocks = int(math.log2(resolution)) - 2 - (0 if full else 1)
+    assert len(generator.blocks) == (6 if preset == "paper" else pyramid_blocks)
     outputs = MultiscaleDiscriminator(config)(torch.cat([image, masks], 1))
     assert len(outputs) == 2 and len(outputs[0]) == config.d_layers + 1
     assert outputs[1][-1].shape[-1] < outputs[0][-1].shape[-1]  # the second scale sees half the size

@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from medgan_zoo.gans.config import GanConfig
 from medgan_zoo.gans.dcgan_configs import DiffAugmentOp
 
+Preset = Literal["stylegan2", "auto"]
+
+
+def preset_values(preset: str, resolution: int, batch_size: int | None = None) -> dict[str, Any]:
+    """The training settings of NVIDIA's ``train.py --cfg=PRESET`` (NVlabs/stylegan2-ada-pytorch,
+    ``cfg_specs``) for one process: ``stylegan2`` is config F as published; ``auto`` derives batch,
+    widths, learning rate, R1 weight and EMA from the resolution (and the batch, when given)."""
+    if preset == "stylegan2":
+        return {"batch_size": 32, "mbstd_group": 4, "channel_base": 32768, "channel_max": 512, "lr": 0.002,
+                "lr_d": 0.002, "r1_gamma": 10.0, "ema_kimg": 10.0, "ema_rampup": None, "mapping_layers": 8}
+    gpus = 1
+    batch = batch_size or max(min(gpus * min(4096 // resolution, 32), 64), gpus)
+    lr = 0.002 if resolution >= 1024 else 0.0025
+    return {"batch_size": batch, "mbstd_group": min(batch // gpus, 4),
+            "channel_base": int((1 if resolution >= 512 else 0.5) * 32768), "channel_max": 512, "lr": lr,
+            "lr_d": lr, "r1_gamma": 0.0002 * resolution**2 / batch, "ema_kimg": batch * 10 / 32,
+            "ema_rampup": 0.05, "mapping_layers": 2}
+
+
+#: Every field a preset sets; a config that records all of them (a saved model) needs no preset.
+PRESET_FIELDS = frozenset(preset_values("stylegan2", 128))
+
 
 class StyleGan2Config(GanConfig):
-    """Config F of Karras et al. (2020) at NVIDIA's ``--cfg=stylegan2`` settings, plus ADA."""
+    """Config F of Karras et al. (2020), plus ADA. ``preset`` fills every field of
+    :data:`PRESET_FIELDS` that is not given with NVIDIA's values for that configuration."""
 
+    preset: Preset | None = Field(
+        default="stylegan2",
+        description="NVIDIA's training configuration that fills the settings not given: 'stylegan2' (config F: "
+        "batch 32, R1 gamma 10, 8 mapping layers, lr 0.002, EMA 10 kimg) or 'auto' (from the resolution: "
+        "half widths, R1 0.0002 res^2 / batch, 2 mapping layers, lr 0.0025, EMA ramp-up). None: every value given.",
+    )
     resolution: int = Field(default=128, description="Square output size: a power of two from 8 to 1024.")
     latent_dim: int = Field(default=512, ge=1, description="Size of z.")
     w_dim: int = Field(default=512, ge=1, description="Size of the intermediate latent w.")
@@ -31,8 +60,9 @@ class StyleGan2Config(GanConfig):
     lr_d: float = Field(default=0.002, gt=0, description="Discriminator learning rate (Adam).")
     betas: tuple[float, float] = Field(default=(0.0, 0.99), description="Adam betas.")
     r1_gamma: float | None = Field(
-        default=None, ge=0,
-        description="R1 weight; None: NVIDIA's heuristic 0.0002 * resolution^2 / batch_size.",
+        default=10.0, ge=0,
+        description="R1 weight (set by the preset); None: NVIDIA's 'auto' heuristic 0.0002 * resolution^2 / "
+        "batch_size.",
     )
     r1_interval: int = Field(default=16, ge=1, description="Lazy R1: every this many steps (0 weight off).")
     pl_weight: float = Field(default=2.0, ge=0, description="Path-length regularisation weight (0: off).")
@@ -45,15 +75,16 @@ class StyleGan2Config(GanConfig):
     w_avg_beta: float = Field(default=0.995, gt=0, lt=1, description="Tracking of the truncation centre (mean w).")
     ema: bool = Field(default=True, description="Keep an EMA generator (sampled from).")
     ema_decay: float = Field(default=0.998, gt=0, lt=1,
-                             description="Per-step EMA decay; set from ema_kimg unless that is null.")
+                             description="Per-step EMA decay; derived from ema_kimg unless that is null (setting "
+                             "ema_decay alone turns ema_kimg off).")
     ema_kimg: float | None = Field(
         default=10.0, gt=0,
         description="EMA half-life in thousands of images (NVIDIA's): ema_decay = 0.5^(batch / (1000 ema_kimg)).",
     )
     ema_rampup: float | None = Field(
-        default=0.05, gt=0,
-        description="Early in training the EMA half-life is at most this fraction of the images seen (ADA's "
-        "default for small data sets; NVIDIA's --cfg=stylegan2 has none): short runs get a sharp EMA.",
+        default=None, gt=0,
+        description="Early in training the EMA half-life is at most this fraction of the images seen (the 'auto' "
+        "preset's 0.05; config F has none): short runs get a sharp EMA.",
     )
     ada: bool = Field(default=True, description="Adaptive discriminator augmentation (Karras et al. 2020b).")
     ada_target: float = Field(default=0.6, gt=0, lt=1, description="Target of the overfitting measure r_t.")
@@ -79,12 +110,34 @@ class StyleGan2Config(GanConfig):
             raise ValueError(f"resolution must be a power of two from 8 to 1024, not {value}")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "preset" not in data and PRESET_FIELDS <= data.keys():
+            data["preset"] = None  # every value recorded (a saved model): nothing left to fill
+        preset = data.get("preset", "stylegan2")
+        resolution, batch = data.get("resolution", 128), data.get("batch_size")
+        sizes_known = isinstance(resolution, int) and (batch is None or isinstance(batch, int))
+        if preset in ("stylegan2", "auto") and sizes_known:
+            values = preset_values(preset, resolution, batch)
+            if "ema_decay" in data and "ema_kimg" not in data:
+                values["ema_kimg"] = None  # an explicit per-step decay replaces the preset's half-life
+            data = {**values, **data}
+        return data
+
     @model_validator(mode="after")
     def _one_augmentation(self) -> StyleGan2Config:
         if self.ada and self.diffaugment:
             raise ValueError("ada and diffaugment are alternatives: set ada=false to use diffaugment")
         if self.ema_kimg is not None:
-            object.__setattr__(self, "ema_decay", 0.5 ** (self.batch_size / (1000 * self.ema_kimg)))
+            derived = 0.5 ** (self.batch_size / (1000 * self.ema_kimg))
+            if "ema_decay" in self.model_fields_set and abs(self.ema_decay - derived) > 1e-12:
+                raise ValueError(f"ema_decay={self.ema_decay} and ema_kimg={self.ema_kimg} (decay {derived:.6g}) "
+                                 "disagree: set one of them (ema_kimg=null to use ema_decay)")
+            object.__setattr__(self, "ema_decay", derived)
         return self
 
     @property

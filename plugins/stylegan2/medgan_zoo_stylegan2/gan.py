@@ -59,15 +59,38 @@ class StyleGan2(GAN):
 
     # -- sampling -------------------------------------------------------------------------------
 
-    def generate(  # type: ignore[override]  # the one sampling option StyleGAN2 takes
-        self, z: Tensor, generator: nn.Module | None = None, truncation: float = 1.0
+    takes_sample_seeds = True
+
+    def generate(  # type: ignore[override]  # StyleGAN2's sampling options
+        self, z: Tensor, generator: nn.Module | None = None, truncation: float = 1.0, noise: str = "random",
+        seeds: Tensor | None = None,
     ) -> Tensor:
         """Joint output for latents ``z``: w is pulled toward the tracked mean w by ``truncation``
-        (1: none, 0: the mean image; above 1 extrapolates); layer noise is the saved constant."""
+        (1: none, 0: the mean image; above 1 extrapolates). Layer ``noise``: "random" (NVIDIA's
+        metrics; each sample's maps drawn from its own seed in ``seeds``, else from the global
+        generator) or "const" (the maps saved with the model: one fixed texture for every sample)."""
         if not isinstance(truncation, (int, float)) or math.isnan(truncation) or truncation < 0:
             raise ValueError(f"truncation must be a number >= 0 (0: the mean image, 1: no truncation), "
                              f"got {truncation!r}")
-        return (generator or self.generator)(z, truncation=float(truncation), noise="const")
+        if noise not in ("random", "const"):
+            raise ValueError(f"noise must be 'random' or 'const', got {noise!r}")
+        G = generator or self.generator
+        maps: str | list[Tensor] = noise
+        if noise == "random" and seeds is not None:
+            maps = self.noise_maps(seeds, z.device)
+        return G(z, truncation=float(truncation), noise=maps)
+
+    def noise_maps(self, seeds: Tensor, device: torch.device) -> list[Tensor]:
+        """One noise map per synthesis layer [N, 1, r, r], sample i's drawn from its seed alone."""
+        from medgan_zoo.sampling import sample_seed
+
+        sizes = self.generator.synthesis.noise_resolutions
+        rows: list[list[Tensor]] = [[] for _ in sizes]
+        for seed in seeds.tolist():
+            rng = torch.Generator().manual_seed(sample_seed(seed, 1))  # 1: not the stream z came from
+            for layer, size in enumerate(sizes):
+                rows[layer].append(torch.randn(1, size, size, generator=rng))
+        return [torch.stack(layer).to(device) for layer in rows]
 
     # -- training -------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ convolutions and noise, and the residual discriminator with minibatch standard d
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -64,13 +65,16 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("noise_const", torch.randn(resolution, resolution))
         self.up, self.resolution, self.modconv = up, resolution, MODCONV[modconv]
 
-    def forward(self, x: Tensor, w: Tensor, noise: str, rng: torch.Generator | None) -> Tensor:
+    def forward(self, x: Tensor, w: Tensor, noise: str | Tensor, rng: torch.Generator | None) -> Tensor:
+        """``noise``: "random" (drawn from ``rng``), "const" (the saved map) or a given map [N, 1, H, W]."""
         with fp32(w.device):  # styles (and the demodulation) in float32 even under autocast
             styles = self.affine(w.float())
         x = self.modconv(x, self.weight, styles, demodulate=True, up=self.up)
         if self.up:  # the transposed convolution gives 2H + 1; the FIR filter (gain 4) brings it to 2H
             x = blur(x, 1, gain=4.0)
-        if noise == "random":
+        if isinstance(noise, Tensor):
+            x = x + noise.to(x.dtype) * self.noise_strength
+        elif noise == "random":
             shape = (x.shape[0], 1, self.resolution, self.resolution)
             x = x + torch.randn(shape, generator=rng, device=x.device, dtype=x.dtype) * self.noise_strength
         elif noise == "const":
@@ -111,15 +115,21 @@ class SynthesisBlock(nn.Module):
         self.torgb = ToRGB(fout, channels, config.w_dim, m)
         self.num_conv = 1 if self.first else 2
 
-    def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise: str,
+    def layers(self) -> list[SynthesisLayer]:
+        """The block's noisy layers, in order."""
+        return [self.conv1] if self.first else [self.conv0, self.conv1]
+
+    def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise: str | list[Tensor],
                 rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """``noise``: a mode for every layer, or this block's maps in layer order."""
+        maps = noise if isinstance(noise, list) else [noise] * self.num_conv
         if self.first:
             x = self.const.to(ws.dtype).unsqueeze(0).expand(ws.shape[0], -1, -1, -1)
-            x = self.conv1(x, ws[:, 0], noise, rng)
+            x = self.conv1(x, ws[:, 0], maps[0], rng)
         else:
             assert x is not None
-            x = self.conv0(x, ws[:, 0], noise, rng)
-            x = self.conv1(x, ws[:, 1], noise, rng)
+            x = self.conv0(x, ws[:, 0], maps[0], rng)
+            x = self.conv1(x, ws[:, 1], maps[1], rng)
         y = self.torgb(x, ws[:, self.num_conv]).float()  # the image accumulates in float32
         img = y if img is None else upsample2d(img) + y
         return x, img
@@ -143,10 +153,20 @@ class SynthesisNetwork(nn.Module):
         self.ws_slices = [(sum(b.num_conv for b in blocks[:i]), b.num_conv + 1) for i, b in enumerate(blocks)]
         self.num_ws = sum(b.num_conv for b in blocks) + 1
 
-    def forward(self, ws: Tensor, noise: str = "random", rng: torch.Generator | None = None) -> Tensor:
+    @property
+    def noise_resolutions(self) -> list[int]:
+        """The size of each layer's noise map, in layer order."""
+        return [layer.resolution for block in self.blocks for layer in cast(SynthesisBlock, block).layers()]
+
+    def forward(self, ws: Tensor, noise: str | list[Tensor] = "random", rng: torch.Generator | None = None) -> Tensor:
+        """``noise``: "random" (from ``rng``), "const" (the saved maps) or one map per layer
+        ([N, 1, r, r] for r in :attr:`noise_resolutions`)."""
         x = img = None
+        layer = 0
         for block, (start, count) in zip(self.blocks, self.ws_slices, strict=True):
-            x, img = block(x, img, ws[:, start:start + count], noise, rng)
+            maps = noise[layer:layer + count - 1] if isinstance(noise, list) else noise  # count: its layers + toRGB
+            layer += count - 1
+            x, img = block(x, img, ws[:, start:start + count], maps, rng)
         assert img is not None
         return img
 
@@ -168,7 +188,7 @@ class Generator(nn.Module):
     def broadcast(self, w: Tensor) -> Tensor:
         return w.unsqueeze(1).expand(-1, self.num_ws, -1)
 
-    def forward(self, z: Tensor, truncation: float = 1.0, noise: str = "const") -> Tensor:
+    def forward(self, z: Tensor, truncation: float = 1.0, noise: str | list[Tensor] = "const") -> Tensor:
         return self.synthesis(self.broadcast(self.mapping(z, truncation)), noise=noise)
 
 
