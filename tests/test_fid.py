@@ -91,13 +91,20 @@ def test_weights_are_found_in_order(tmp_path, monkeypatch):
     hub = tmp_path / "torch" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
     (hub / PYTORCH_FID_FILE).write_bytes(b"x")
+    import hashlib
+
+    from medgan_zoo.evaluation import inception
+
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256", hashlib.sha256(b"x").hexdigest())  # the "published" bytes
     assert find_inception_weights() == hub / PYTORCH_FID_FILE
     env_file = tmp_path / "env.pth"
     env_file.write_bytes(b"y")
     monkeypatch.setenv(WEIGHTS_ENV, str(env_file))
-    assert find_inception_weights() == env_file
+    with pytest.warns(UserWarning, match="not the 2015-12-05 Inception"):
+        assert find_inception_weights() == env_file
     explicit = tmp_path / "explicit.pth"
     explicit.write_bytes(b"z")
-    assert find_inception_weights(explicit) == explicit
+    with pytest.warns(UserWarning, match="not the 2015-12-05 Inception"):
+        assert find_inception_weights(explicit) == explicit
     with pytest.raises(WeightsNotFound, match="not a file"):
         find_inception_weights(tmp_path / "missing.pth")

@@ -8,11 +8,14 @@ quantising [-1, 1] images to uint8, grayscale to RGB, batching, and caching real
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +31,11 @@ FIDELITY_FILE = "weights-inception-2015-12-05-6726825d.pth"
 PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{FIDELITY_FILE}"
 HASH_PREFIX = "6726825d"  # the sha256 prefix both projects put in the file name
+#: The full sha256 of the 2015-12-05 weights. torch-fidelity's file (re-hosted at WEIGHTS_URL) and
+#: pytorch-fid's (github.com/mseitzer/pytorch-fid, release fid_weights) are the same 95,628,359 bytes:
+#: projects that pin either URL publish this hash for it, and its first 8 hex digits are the ones both
+#: file names carry.
+WEIGHTS_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
 
 
 class WeightsNotFound(MedganZooError):
@@ -48,10 +56,10 @@ def _download(destination: Path) -> Path:
             Path(tmp.name).unlink(missing_ok=True)
             raise WeightsNotFound(_missing_message(f"the download from {WEIGHTS_URL} failed ({exc})")) from None
     sha = sha256_of(Path(tmp.name))
-    if not sha.startswith(HASH_PREFIX):
+    if sha != WEIGHTS_SHA256:
         Path(tmp.name).unlink(missing_ok=True)
         raise WeightsNotFound(
-            f"downloaded Inception weights have sha256 {sha}, expected {HASH_PREFIX}...; refusing them")
+            f"downloaded Inception weights have sha256 {sha}, expected {WEIGHTS_SHA256}; refusing them")
     os.replace(tmp.name, destination)
     return destination
 
@@ -62,18 +70,42 @@ def _missing_message(why: str) -> str:
             f"{PYTORCH_FID_FILE}) in {_hub_checkpoints()}; they download from {WEIGHTS_URL}")
 
 
+@lru_cache(maxsize=8)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    return sha256_of(path)
+
+
+def _sha256(path: Path) -> str:
+    stat = path.stat()  # keyed by size and mtime: a replaced file is hashed again
+    return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
 def find_inception_weights(path: str | Path | None = None, download: bool | None = None) -> Path:
     """The weights file: ``path``, ``$MEDGAN_ZOO_INCEPTION_WEIGHTS``, the torch hub cache under
-    either project's name, or a download verified against its sha256 prefix (skipped when
-    ``$MEDGAN_ZOO_OFFLINE`` is set)."""
+    either project's name, or a download (skipped when ``$MEDGAN_ZOO_OFFLINE`` is set).
+
+    A file found by name or downloaded must have the published full sha256 (else it is refused); a
+    file given explicitly may differ (a lab's own weights), with a warning that its FID is not
+    comparable with published values."""
     for candidate, origin in ((path, "weights"), (os.environ.get(WEIGHTS_ENV), WEIGHTS_ENV)):
         if candidate:
-            if not Path(candidate).is_file():
-                raise WeightsNotFound(f"{origin} points at {candidate}, which is not a file")
-            return Path(candidate)
+            given = Path(os.path.expandvars(str(candidate))).expanduser()
+            if not given.is_file():
+                raise WeightsNotFound(f"{origin} points at {given}, which is not a file")
+            sha = _sha256(given)
+            if sha != WEIGHTS_SHA256:
+                warnings.warn(f"{given} is not the 2015-12-05 Inception (sha256 {sha[:16]}..., expected "
+                              f"{WEIGHTS_SHA256[:16]}...): its FID/KID are not comparable with published values",
+                              stacklevel=3)
+            return given
     for name in (FIDELITY_FILE, PYTORCH_FID_FILE):
         cached = _hub_checkpoints() / name
         if cached.is_file():
+            sha = _sha256(cached)
+            if sha != WEIGHTS_SHA256:
+                raise WeightsNotFound(f"{cached} has sha256 {sha}, not the published {WEIGHTS_SHA256}: it is "
+                                      "corrupt or not the 2015-12-05 Inception; delete it (or pass weights=PATH "
+                                      "to use it knowingly)")
             return cached
     if download is None:
         download = not os.environ.get(OFFLINE_ENV)
@@ -95,13 +127,59 @@ def to_uint8_rgb(images: Tensor) -> Tensor:
     return images.contiguous()
 
 
-@lru_cache(maxsize=2)
-def _extractor(weights: str, device: str):
+@contextlib.contextmanager
+def _no_weight_loading() -> Iterator[None]:
+    """While constructing torch-fidelity's extractor, skip its own loading (it unpickles a given
+    file with ``weights_only=False``, or downloads): the caller loads tensors itself. Not
+    thread-safe: it swaps two attributes of torch-fidelity's module for the duration."""
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
+
+    cls = fe.FeatureExtractorInceptionV3
+    original_load, original_url = cls.load_state_dict, fe.load_state_dict_from_url
+    cls.load_state_dict = lambda self, state, *args, **kwargs: None  # type: ignore[method-assign,assignment]
+    fe.load_state_dict_from_url = lambda *args, **kwargs: {}
+    try:
+        yield
+    finally:
+        cls.load_state_dict, fe.load_state_dict_from_url = original_load, original_url  # type: ignore[method-assign]
+
+
+def _bare_extractor():
     try:
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
     except ImportError:
         raise MedganZooError("FID/KID use torch-fidelity's Inception: pip install torch-fidelity") from None
-    model = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=weights)
+    with _no_weight_loading():
+        return FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+
+
+def load_tensors(path: str | Path, what: str) -> dict[str, Tensor]:
+    """A state dict read as tensors only (``torch.load(weights_only=True)``): a file that would run
+    code when unpickled is refused, and so is a truncated or corrupt one, naming the file."""
+    import pickle
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise MedganZooError(f"{path} holds more than tensors, so it is not loaded (medgan-zoo never runs code "
+                             f"from a weights file): {str(exc).splitlines()[0]}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise MedganZooError(f"{path}: truncated or corrupt {what} file ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); re-download it") from None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise MedganZooError(f"{path} is not a state dict of tensors ({what})")
+    return state
+
+
+@lru_cache(maxsize=2)
+def _extractor(weights: str, device: str):
+    state = load_tensors(weights, "Inception weights")
+    model = _bare_extractor()
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise MedganZooError(f"{weights} is not an Inception-v3 state dict in torch-fidelity's layout: "
+                             f"{str(exc).splitlines()[0]}") from None
     return model.eval().to(device)
 
 
@@ -135,17 +213,8 @@ def make_random_weights(path: str | Path, seed: int = 0, calibration_batches: in
     """Save a randomly initialised Inception in torch-fidelity's layout, its batch-norm statistics
     calibrated on random images, for offline comparisons with torch-fidelity (uncalibrated random
     weights give nearly constant features, and every FID ~0 proves nothing)."""
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
-
-    cls = fe.FeatureExtractorInceptionV3
-    original_load, original_url = cls.load_state_dict, fe.load_state_dict_from_url
-    cls.load_state_dict = lambda self, state, *args, **kwargs: None  # keep the random initialisation
-    fe.load_state_dict_from_url = lambda *args, **kwargs: {}
-    try:
-        torch.manual_seed(seed)
-        model = cls("inception-v3-compat", ["2048"])
-    finally:
-        cls.load_state_dict, fe.load_state_dict_from_url = original_load, original_url
+    torch.manual_seed(seed)
+    model = _bare_extractor()  # the random initialisation, kept
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for norm in norms:
         norm.reset_running_stats()
