@@ -23,6 +23,19 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
+class _TrainCommand(click.Command):
+    """`train --help` ends with the GANs and data sets installed here (discovery is light)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from .registry import get_registry
+
+        registry = get_registry()
+        with formatter.section("Installed"):
+            formatter.write_dl([("GANs", ", ".join(sorted(registry.gans))),
+                                ("data sets", ", ".join(sorted(registry.datasets)))])
+        super().format_epilog(ctx, formatter)
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -128,7 +141,11 @@ def _load(name: str, data_root: Path | None, split: str, resolution: int,
           settings: tuple[str, ...]):
     from .factory import load_dataset
 
-    return load_dataset(name, data_root, split, resolution, **_parse_settings(settings))
+    values = _parse_settings(settings)  # --set resolution=32 (or split, data_root) wins over the option
+    resolution = values.pop("resolution", resolution)
+    split = values.pop("split", split)
+    data_root = values.pop("data_root", data_root)
+    return load_dataset(name, data_root, split, resolution, **values)
 
 
 @cli.group("datasets", cls=_Group, invoke_without_command=True)
@@ -172,14 +189,16 @@ def datasets_show(name: str, data_root: Path | None, splits: tuple[str, ...], re
         dataset = _load(name, data_root, split, resolution, settings)
         summaries[split] = {**dataset.summary(), "slices_per_subject": dataset.slices_per_subject()}
     if as_json:
-        _print_json({"name": name, "resolution": resolution, "splits": summaries})
+        first = next(iter(summaries.values()))
+        _print_json({"name": name, "resolution": first["resolution"], "splits": summaries})
         return
     for split, summary in summaries.items():
         per_subject = list(summary["slices_per_subject"].values())
         subjects, volumes = summary["subjects"], summary["volumes"]
         click.echo(f"{name} ({split}): {subjects} subject{'s' * (subjects != 1)}, {volumes} volume"
                    f"{'s' * (volumes != 1)} (Dice's unit), {summary['slices']} slices of "
-                   f"{resolution}x{resolution}, {summary['channels']} channel(s); slices per subject "
+                   f"{summary['resolution']}x{summary['resolution']}, {summary['channels']} channel(s); "
+                   "slices per subject "
                    f"{min(per_subject)}-{max(per_subject)} (mean {sum(per_subject) / len(per_subject):.1f})")
         click.echo("  class pixel frequencies: " + ", ".join(
             f"{label} {fraction:.4%}" for label, fraction in summary["class_frequencies"].items()))
@@ -249,7 +268,7 @@ def _train_config(gan: str, dataset: str, config_file: Path | None, flags: dict[
     return values
 
 
-@cli.command("train")
+@cli.command("train", cls=_TrainCommand)
 @click.argument("gan")
 @click.option("--dataset", required=True, help="Dataset name, e.g. acdc or acdc-phantom.")
 @_data_root
@@ -267,7 +286,16 @@ def _train_config(gan: str, dataset: str, config_file: Path | None, flags: dict[
 def train_command(gan: str, dataset: str, data_root: Path | None, resolution: int | None, steps: int | None,
                   batch_size: int | None, seed: int | None, device: str | None, config_file: Path | None,
                   settings: tuple[str, ...], out: Path, resume: bool) -> None:
-    """Train GAN on a dataset; the run folder ends up loadable by `medgan-zoo sample`."""
+    """Train GAN on a dataset; the run folder ends up loadable by `medgan-zoo sample`.
+
+    \b
+    CPU-sized configurations (minutes on 2 cores, phantom data):
+      medgan-zoo train dcgan --dataset acdc-phantom --resolution 32 --steps 2000 --out runs/dcgan
+      medgan-zoo train spade --dataset acdc-phantom --resolution 32 --steps 3200 --set preset=fast --out runs/spade
+      medgan-zoo train stylegan2 --dataset acdc-phantom --resolution 32 --steps 200 --batch-size 16
+        --set channel_base=2048 --set channel_max=128 --set mapping_layers=4 --out runs/sg2
+    The published configurations (SPADE's `paper`, StyleGAN2's config F at 128 px) need a GPU.
+    """
     from .training.config import make_train_config
     from .training.engine import Trainer
 
@@ -286,7 +314,7 @@ def train_command(gan: str, dataset: str, data_root: Path | None, resolution: in
 @click.option("--format", "fmt", type=click.Choice(["png", "npz", "nifti"]), default="png", show_default=True)
 @click.option("--seed", type=int, help="Seed (default: random, recorded in samples.json).")
 @click.option("--batch-size", type=int, help="Samples per forward pass (results do not depend on it).")
-@click.option("--device", help="cpu, cuda ... (default: cpu).")
+@click.option("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="A sampling option of the GAN, e.g. --set truncation=0.7 (StyleGAN2); repeatable.")
 def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None, batch_size: int | None,
@@ -345,8 +373,13 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     metric_config, dataset_config = _metric_settings(settings)
-    results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
-                       dataset_config=dataset_config, metric_config=metric_config, seed=seed, device=device, out=out)
+    try:
+        results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
+                           dataset_config=dataset_config, metric_config=metric_config, seed=seed, device=device,
+                           out=out)
+    except KeyboardInterrupt:
+        kept = f"the metrics finished before it are in {out / 'evaluation.json'}; " if out is not None else ""
+        raise click.ClickException(f"interrupted: {kept}run the command again with --metrics for the rest") from None
     for name in names:
         click.echo(f"{name}: {headline(name, results[name])}")
     if out is not None:
@@ -380,10 +413,15 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
             raise click.BadParameter(f"expected DATASET=DIR, got {item!r}", param_hint="--data-root")
         roots[name] = Path(directory).expanduser()
     metric_config, dataset_config = _metric_settings(settings)
-    folder = study([g.strip() for g in gans.split(",") if g.strip()],
-                   [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
-                   resolution=resolution, n=count, metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
-                   data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed)
+    try:
+        folder = study([g.strip() for g in gans.split(",") if g.strip()],
+                       [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
+                       resolution=resolution, n=count,
+                       metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+                       data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed)
+    except KeyboardInterrupt:
+        raise click.ClickException(f"interrupted: finished training runs and evaluations stay in {out}; the same "
+                                   "command continues from them (it skips what is done)") from None
     click.echo((folder / "table2.md").read_text())
 
 
@@ -399,6 +437,9 @@ def models_command(pattern: str, as_json: bool) -> None:
     if as_json:
         _print_json([json.loads(cards[n].model_dump_json()) for n in names])
         return
+    if not names:
+        raise click.ClickException(f"no catalogue entry matches {pattern!r}; `medgan-zoo models` lists all "
+                                   f"{len(cards)} (patterns are fnmatch-style, e.g. 'spade-*' or '*-acdc')")
     from rich.console import Console
     from rich.table import Table
 

@@ -16,6 +16,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._version import __version__
+from .device import default_device
 from .errors import MedganZooError
 from .gans.base import training_only
 from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
@@ -207,6 +208,12 @@ class GanModel:
         config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
         for path in (config_path, weights_path):
             if not path.is_file():
+                checkpoint = folder / "checkpoints" / "last.safetensors"
+                if checkpoint.is_file():
+                    raise ModelLoadError(
+                        f"{folder} holds a training run that has not finished (no {path.name} yet, a checkpoint in "
+                        f"{checkpoint.parent}): continue it with the same `medgan-zoo train` command plus --resume; "
+                        "the model is written when it ends")
                 raise ModelLoadError(f"{folder} is not a model folder: {path.name} is missing")
         try:
             info = ModelInfo.model_validate_json(config_path.read_text())
@@ -226,7 +233,8 @@ class GanModel:
 
             tensors = load_file(str(weights_path))
         except Exception as exc:
-            raise ModelLoadError(f"cannot read {weights_path}: {type(exc).__name__}: {exc}") from None
+            raise ModelLoadError(f"{weights_path} is truncated or corrupt ({type(exc).__name__}: {exc}): re-export the "
+                                 "model with `medgan-zoo export` / save_pretrained, or download it again") from None
         try:
             load_networks(gan, tensors, weights_path, sampling_only=True)
         except ModelLoadError as exc:
@@ -259,7 +267,8 @@ def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, sampling_
 
 
 def load(source: str | Path, revision: str | None = None, device: str | torch.device | None = None) -> GanModel:
-    """A model from a folder, the Hugging Face Hub, or the catalogue.
+    """A model from a folder, the Hugging Face Hub, or the catalogue, on ``device`` (default: CUDA
+    when available, as for training and evaluation).
 
     ``local-dir:PATH`` or an existing path: a folder written by ``train`` or ``save_pretrained``.
     ``hf://org/repo[@revision]`` or ``hf-hub:org/repo``: a Hub repository (downloaded through the
@@ -275,15 +284,19 @@ def load(source: str | Path, revision: str | None = None, device: str | torch.de
             raise ModelLoadError(f"{str(source)!r} is not a model folder (expected a directory holding "
                                  f"{CONFIG_FILE} and {WEIGHTS_FILE}, as written by `medgan-zoo train` or "
                                  "`save_pretrained`)")
-        return GanModel.from_folder(path, device)
+        return GanModel.from_folder(path, device or default_device())
+    device = device or default_device()
     if parsed.kind == "hub":
         return GanModel.from_folder(download(parsed.value, parsed.revision), device)
     from .catalogue import get_card
 
     card = get_card(parsed.value)
     if card.status != "published":
-        why = card.training.get("why_unpublished", "not published yet")
-        raise ModelLoadError(f"{card.name} has no published checkpoint ({why}). Train it yourself with:\n  "
+        from .registry import get_registry
+
+        missing = "" if card.gan in get_registry().gans else (
+            f" It needs the {card.plugin} plugin, which is not installed: pip install {card.plugin}.")
+        raise ModelLoadError(f"{card.name} has no published checkpoint yet.{missing} Train it yourself with:\n  "
                              f"{card.train_command}")
     if parsed.revision and parsed.revision != card.hub.revision:
         raise ModelLoadError(f"{card.name} is pinned to revision {card.hub.revision}; revision={parsed.revision!r} "

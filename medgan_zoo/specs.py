@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError, PluginError
 
@@ -24,9 +27,39 @@ Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=64)]
 
 
 class PluginConfig(BaseModel):
-    """Base of every plugin config model: typed fields with defaults; unknown keys are rejected."""
+    """Base of every plugin config model: typed fields with defaults; unknown keys are rejected.
+
+    Forgiving with text, as typed on a command line or in YAML: a list or tuple field takes a comma
+    list (``"color,translation"``), and a path field expands ``~`` and environment variables."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, field in cls.model_fields.items():
+            value = data.get(name)
+            if not isinstance(value, str):
+                continue
+            kinds = _annotation_kinds(field.annotation)
+            if kinds & {list, tuple}:
+                data[name] = [part.strip() for part in value.split(",") if part.strip()]
+            elif Path in kinds:
+                data[name] = os.path.expanduser(os.path.expandvars(value))
+        return data
+
+
+def _annotation_kinds(annotation: Any) -> set[Any]:
+    """The outer types an annotation admits (``tuple[int, ...] | None`` -> {tuple, NoneType})."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        return {kind for arg in get_args(annotation) for kind in _annotation_kinds(arg)}
+    if origin is Annotated:
+        return _annotation_kinds(get_args(annotation)[0])
+    return {origin or annotation}
 
 
 class Origin(BaseModel):
@@ -111,8 +144,9 @@ class PluginSpec(BaseModel):
             return self.config.model_validate(values)
         except ValidationError as exc:
             fields = list(self.config.model_fields)
+            listing = f"medgan-zoo plugins show {self.kind} {self.name}"
             raise ConfigError(
-                f"invalid config for {self.label}: {describe_validation_error(exc, fields)}"
+                f"invalid config for {self.label}: {describe_validation_error(exc, fields, listing)}"
             ) from None
 
     def resolve_factory(self) -> Callable[..., Any]:
@@ -228,14 +262,16 @@ SPEC_TYPES: dict[str, type[PluginSpec]] = {
 }
 
 
-def describe_validation_error(exc: ValidationError, known_fields: Sequence[str] = ()) -> str:
-    """One line per pydantic error: ``field 'x': message``, with spelling hints for unknown keys."""
+def describe_validation_error(exc: ValidationError, known_fields: Sequence[str] = (), listing: str = "") -> str:
+    """One line per pydantic error: ``field 'x': message``; an unknown key gets a spelling hint,
+    or else a pointer to ``listing`` (the command that lists the fields)."""
     parts = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error["loc"]) or "(root)"
         if error["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(error["loc"][-1]), list(known_fields), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            pointer = f" (`{listing}` lists the fields)" if listing else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else pointer
             parts.append(f"unknown key {where!r}{hint}")
         else:
             parts.append(f"field {where!r}: {error['msg']}")

@@ -57,6 +57,14 @@ def test_study_writes_table2_with_baselines_and_loads_existing_runs(trained, tmp
     assert [r["masks"] for r in rows] == ["real", "real", "generated with the image", "real + generated with the image"]
     assert all(0 <= float(r["dice"]) <= 1 for r in rows)
     assert "| acdc-phantom | dcgan | generated with the image |" in (tmp_path / "table2.md").read_text()
+    assert "dcgan on acdc-phantom: evaluating dice, memorisation" in result.output
+    again = CliRunner().invoke(cli, ["study", "--gans", "dcgan", "--datasets", "acdc-phantom", "-n", "16",
+                                     "--metrics", "dice,memorisation", *DATA, "--set", "dice.steps=10",
+                                     "--set", "dice.encoder_depth=3", "--set", "dice.decoder_channels=[8,8,8]",
+                                     "--set", "dice.seeds=1", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "dcgan on acdc-phantom: evaluated before, read from" in again.output  # a re-run skips finished cells
+    assert list(csv.DictReader((tmp_path / "table2.csv").open())) == rows
 
 
 def test_paper_numbers_are_kept_with_their_source():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import torch
 from pydantic import BaseModel
 
+from ..device import default_device
 from ..errors import ConfigError, MedganZooError
+from ..progress import Progress
 
 #: The quick scale: what CI and the demo run (phantoms at 32-64 px, a few hundred samples and steps).
 QUICK: dict[str, dict[str, Any]] = {
@@ -81,13 +84,16 @@ def _check_samples(samples, spec) -> None:
 def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = DEFAULT_METRICS, *,
              n: int | None = None, scale: str = "paper", data_root: str | Path | None = None,
              dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
-             seed: int = 0, device: str | None = None, out: str | Path | None = None) -> dict[str, Any]:
+             seed: int = 0, device: str | None = None, out: str | Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
     """Evaluate a model (a GanModel, a model folder) or a ``Samples`` object against ``dataset``.
 
     ``metrics`` are metric plugin names; ``metric_config`` maps a name to its config fields;
     ``scale="quick"`` uses the small U-Net budgets and 256 samples that CI and the demo run,
     ``"paper"`` the defaults (10,000 samples). Returns ``{metric: result}`` plus ``"meta"``, and
-    writes ``evaluation.json`` and ``evaluation.md`` to ``out`` when given.
+    writes ``evaluation.json`` and ``evaluation.md`` to ``out`` when given. ``progress`` reports
+    each stage (to stderr, and to ``out/evaluation.log``); after Ctrl-C the metrics finished so far
+    are written to ``out`` before the interruption propagates.
     """
     from ..registry import get_registry
     from ..sampling import Samples
@@ -127,21 +133,44 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
         samples = source.sample(n, seed=seed, device=device)
     _check_samples(samples, data_spec)
     out_path = Path(out) if out is not None else None
-    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    run_on = torch.device(device) if device else default_device()
     ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
                       dict(dataset_config or {}), run_on, out_path, configs)
     results: dict[str, Any] = {}
-    for name, spec in specs.items():
-        results[name] = spec.resolve_factory()(configs[name])(ctx)
-    results["meta"] = {
+    log = None
+    if out_path is not None:
+        out_path.mkdir(parents=True, exist_ok=True)
+        log = out_path / "evaluation.log"
+    with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
+        for name, spec in specs.items():
+            bar.note(f"{name}: started ({len(samples)} samples against {dataset}, {scale} scale)")
+            began = time.monotonic()
+            try:
+                results[name] = spec.resolve_factory()(configs[name])(ctx)
+            except KeyboardInterrupt:
+                if out_path is not None and results:
+                    write_report(out_path, {**results, "meta": _meta(dataset, scale, samples, ctx, model_info,
+                                                                    configs, interrupted=name)})
+                raise
+            bar.note(f"{name}: {headline(name, results[name])} ({time.monotonic() - began:.0f} s)")
+            bar.update(len(results))
+    results["meta"] = _meta(dataset, scale, samples, ctx, model_info, configs)
+    if out_path is not None:
+        write_report(out_path, results)
+    return results
+
+
+def _meta(dataset: str, scale: str, samples, ctx: EvalContext, model_info, configs: dict[str, BaseModel],
+          interrupted: str | None = None) -> dict[str, Any]:
+    meta = {
         "dataset": dataset, "scale": scale, "samples": len(samples), "seed": samples.seed,
         "resolution": ctx.resolution, "dataset_config": ctx.dataset_config,
         "model": model_info.gan if model_info else None,
         "metric_config": {k: json.loads(v.model_dump_json()) for k, v in configs.items()},
     }
-    if out_path is not None:
-        write_report(out_path, results)
-    return results
+    if interrupted:
+        meta["interrupted_during"] = interrupted
+    return meta
 
 
 def headline(name: str, result: dict[str, Any]) -> str:

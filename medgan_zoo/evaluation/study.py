@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..progress import Progress
 from .harness import QUICK_SAMPLES, evaluate
 
 QUICK_TRAINING = {"steps": 300, "resolution": 32}
@@ -38,10 +39,12 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
           steps: int | None = None, resolution: int | None = None, n: int | None = None,
           metrics: list[str] | None = None, data_roots: dict[str, Path] | None = None,
           dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
-          seed: int = 0, progress: bool = False) -> Path:
+          seed: int = 0, progress: bool = True) -> Path:
     """Run the study into ``out``; writes ``table2.md``, ``table2.csv`` and ``table2.json``.
 
-    A run folder ``out/GAN-DATASET`` that already holds a model is loaded, not retrained.
+    A run folder ``out/GAN-DATASET`` that already holds a model is loaded, not retrained, and one
+    whose evaluation of the same metrics, scale, seed and sample count finished is read back, not
+    re-run. Each cell's stages are reported (stderr and ``out/study.log``).
     ``metrics`` defaults to dice, unet-fd and memorisation, plus fid when Inception weights are
     on this machine.
     """
@@ -65,6 +68,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     data_roots = data_roots or {}
     paper = _paper_lookup()
     rows: list[dict[str, Any]] = []
+    cells = Progress(len(datasets) * len(gans), "study", log=out / "study.log")
     for dataset in datasets:
         root = data_roots.get(dataset)
         common: dict[str, Any] = dict(scale=scale, data_root=root, dataset_config=dataset_config, seed=seed)
@@ -75,12 +79,13 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
             baseline = evaluate(Samples(real.images, real.masks, seed, dict(real.label_map)), dataset, ["dice"],
                                 metric_config={"dice": {**(metric_config or {}).get("dice", {}),
                                                         "sources": ["original", "augmented original"]}},
-                                out=out / f"baselines-{dataset}", **common)
+                                out=out / f"baselines-{dataset}", progress=progress, **common)
             for source, r in baseline["dice"]["sources"].items():
                 rows.append(_row(dataset, source, {"dice": r["dice"], "dice_std": r["dice_std"]}, paper, "real"))
         for gan in gans:
             run = out / f"{gan}-{dataset}"
             if not (run / "config.json").exists():
+                cells.note(f"{gan} on {dataset}: training {steps} steps at {resolution} px")
                 train(gan, dataset, out=run, data_root=root, resolution=resolution, steps=steps,
                       dataset_config=dataset_config, seed=seed, progress=progress, resume=(run / "train.json").exists())
             config = {k: dict(v) for k, v in (metric_config or {}).items()}
@@ -88,7 +93,14 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
                 config.setdefault("dice", {})["sources"] = ["synthetic", "original + synthetic"]
             model = load(run)
             masks = model.gan.mask_origin
-            result = evaluate(model, dataset, metrics, n=n, metric_config=config, out=run / "evaluation", **common)
+            result = _finished(run / "evaluation" / "evaluation.json", metrics, scale, seed, n)
+            if result is None:
+                cells.note(f"{gan} on {dataset}: evaluating {', '.join(metrics)}")
+                result = evaluate(model, dataset, metrics, n=n, metric_config=config, out=run / "evaluation",
+                                  progress=progress, **common)
+            else:
+                cells.note(f"{gan} on {dataset}: evaluated before, read from {run / 'evaluation'}")
+            cells.update(cells.done + 1)
             values = {k: result[m][k] for m, k in (("fid", "fid"), ("unet-fd", "unet_fd")) if m in result}
             if "memorisation" in result:
                 values["near_copies"] = result["memorisation"]["near_copy_fraction"]
@@ -101,9 +113,24 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
                                  paper, f"real + {masks}"))
             else:
                 rows.append(_row(dataset, gan, values, paper, masks))
+    cells.close()
     _write_tables(out, rows, {"scale": scale, "steps": steps, "resolution": resolution, "samples": n,
                               "metrics": metrics, "paper_source": paper_table()["source"]})
     return out
+
+
+def _finished(path: Path, metrics: list[str], scale: str, seed: int, n: int | None) -> dict[str, Any] | None:
+    """An earlier evaluation of the same metrics, scale, seed and sample count that ran to its end."""
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text())
+        meta = result["meta"]
+    except (ValueError, KeyError):
+        return None
+    same = (meta.get("scale") == scale and meta.get("seed") == seed and (n is None or meta.get("samples") == n)
+            and not meta.get("interrupted_during") and set(metrics) <= set(result))
+    return result if same else None
 
 
 def _row(dataset: str, source: str, values: dict[str, Any], paper: dict, masks: str) -> dict[str, Any]:

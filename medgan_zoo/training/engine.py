@@ -22,13 +22,17 @@ from typing import Any
 
 import torch
 
+from ..device import default_device
 from ..errors import MedganZooError
 from ..gans.base import GAN, StepContext, joint_from_pairs
+from ..progress import Progress
 from .checkpoint import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
 from .config import RESUMABLE_CHANGES, TrainConfig, make_train_config
 
 RUN_CONFIG = "train.json"
 METRICS = "metrics.csv"
+TRAIN_LOG = "train.log"  # the progress lines, whatever the terminal shows
+SLOW_STEP_SECONDS = 3.0
 
 
 class DivergenceError(MedganZooError):
@@ -54,9 +58,7 @@ class TrainResult:
 
 
 def _device(name: str | None) -> torch.device:
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    return default_device() if name is None else torch.device(name)
 
 
 class Trainer:
@@ -176,6 +178,13 @@ class Trainer:
                 rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= start_step]
         return path, rows
 
+    def _warn_if_slow(self, progress: Progress, first_step: float, steps: int) -> None:
+        """A first step of several seconds on the CPU: say what the whole run will take."""
+        if first_step >= SLOW_STEP_SECONDS:
+            progress.note(f"the first step took {first_step:.0f} s on the CPU: {steps} steps would take about "
+                          f"{first_step * steps / 3600:.1f} h; use a GPU, or a CPU-sized configuration (`medgan-zoo "
+                          "train --help` shows some)")
+
     def _save(self, step: int) -> None:
         save_checkpoint(self.out / "checkpoints" / CHECKPOINT, self.gan, step, self.rng,
                         {"train": json.loads(self.config.model_dump_json())})
@@ -209,7 +218,9 @@ class Trainer:
         sums: dict[str, torch.Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
         began, last_good, images = time.perf_counter(), start, 0
-        progress = _Progress(c.steps, start, enabled=c.progress)
+        progress = Progress(c.steps, "training", done=start, enabled=c.progress, log=self.out / TRAIN_LOG)
+        if start:
+            progress.note(f"resuming {self.out} at step {start} of {c.steps}")
         step = start
         stop = _DeferredInterrupt()
         try:
@@ -218,6 +229,9 @@ class Trainer:
                     ctx.step = step
                     logs = self.gan.train_step(ctx)
                     self.gan.update_ema()
+                    progress.update(step)  # a Python counter: no host sync
+                    if step == start + 1 and not self.cuda:
+                        self._warn_if_slow(progress, time.perf_counter() - began, c.steps - start)
                     for key, value in logs.items():
                         sums[key] = sums[key] + value if key in sums else value.clone()
                     window_steps += 1
@@ -237,7 +251,7 @@ class Trainer:
                             for key, scalar in row.items():
                                 if key != "step":
                                     board.add_scalar(key, scalar, step)
-                        progress.update(step, row)
+                        progress.update(step, _info(row))
                         sums, window_steps, window_start = {}, 0, now
                     if step % c.sample_every == 0:
                         self._write_grid(step)
@@ -322,31 +336,9 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     tmp.replace(path)
 
 
-class _Progress:
-    """A rich progress bar updated only when metrics are read back (no per-step host sync)."""
-
-    def __init__(self, total: int, start: int, enabled: bool):
-        self.bar = None
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False)
-            self.task = self.bar.add_task("train", total=total, completed=start, info="")
-            self.bar.start()
-
-    def update(self, step: int, row: dict[str, float]) -> None:
-        if self.bar is None:
-            return
-        shown = {k: v for k, v in row.items() if k not in ("step", "seconds")}
-        info = " ".join(f"{k.replace('images_per_second', 'img/s')}={v:.3g}" for k, v in shown.items()
-                        if math.isfinite(v))
-        self.bar.update(self.task, completed=step, info=info)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
+def _info(row: dict[str, float]) -> str:
+    shown = {k: v for k, v in row.items() if k not in ("step", "seconds")}
+    return " ".join(f"{k.replace('images_per_second', 'img/s')}={v:.3g}" for k, v in shown.items() if math.isfinite(v))
 
 
 def train(gan: str, dataset: str, *, out: str | Path, data_root: str | Path | None = None,

@@ -1,0 +1,96 @@
+"""A new user's input is taken as typed, and errors say what to do (the first-hour issue)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import medgan_zoo as zoo
+from medgan_zoo.cli import cli
+from medgan_zoo.errors import ConfigError
+from medgan_zoo.model import ModelLoadError
+
+TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 8, "batch_size": 2}
+
+
+def test_comma_lists_for_list_and_tuple_fields():
+    gan = zoo.create_gan("dcgan", resolution=32, diffaugment="color, translation", betas="0.5,0.99")
+    assert gan.config.diffaugment == ("color", "translation") and gan.config.betas == (0.5, 0.99)
+    assert zoo.create_gan("dcgan", resolution=32, diffaugment="").config.diffaugment == ()
+    dice = zoo.get_registry().metrics["dice"].make_config({"decoder_channels": "32,16,8"})
+    assert dice.decoder_channels == (32, 16, 8)
+
+
+def test_home_and_environment_variables_in_path_fields(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    monkeypatch.setenv("WEIGHTS_DIR", str(tmp_path))
+    fid = zoo.get_registry().metrics["fid"].make_config({"weights": "$WEIGHTS_DIR/inception.pth"})
+    assert fid.weights == tmp_path / "inception.pth"
+    gan = zoo.create_gan("dcgan", resolution=32, vgg_weights="~/vgg19.pth")
+    assert gan.config.vgg_weights == Path.home() / "vgg19.pth"
+
+
+def test_every_unknown_key_gets_a_hint_or_a_pointer():
+    with pytest.raises(ConfigError, match="unknown key 'lrr' \\(did you mean 'lr'\\?\\)"):
+        zoo.create_gan("dcgan", lrr=1e-4)
+    with pytest.raises(ConfigError, match="unknown key 'learning_rate' \\(`medgan-zoo plugins show gan dcgan` "
+                                          "lists the fields\\)"):
+        zoo.create_gan("dcgan", learning_rate=1e-4)
+
+
+def test_datasets_show_takes_the_resolution_from_set():
+    result = CliRunner().invoke(cli, ["datasets", "show", "acdc-phantom", "--split", "test", "--set", "resolution=32",
+                                      "--set", "train_subjects=1", "--set", "test_subjects=1"])
+    assert result.exit_code == 0, result.output
+    assert "slices of 32x32" in result.output
+
+
+def test_train_help_lists_what_is_installed():
+    result = CliRunner().invoke(cli, ["train", "--help"])
+    assert result.exit_code == 0
+    assert "Installed:" in result.output and "wgan-gp" in result.output and "acdc-phantom" in result.output
+
+
+def test_one_device_default(monkeypatch, tmp_path):
+    from medgan_zoo import model as model_module
+
+    out = tmp_path / "run"
+    zoo.train("dcgan", "acdc-phantom", out=out, resolution=32, steps=1, gan_config=TINY, progress=False,
+              dataset_config={"train_subjects": 1, "test_subjects": 1})
+    asked = []
+    monkeypatch.setattr(model_module, "default_device", lambda: asked.append(True) or torch.device("cpu"))
+    assert zoo.load(out).device == torch.device("cpu") and asked  # the same default as train and evaluate
+    assert "CUDA when available" in " ".join(CliRunner().invoke(cli, ["sample", "--help"]).output.split())
+
+
+def test_an_unfinished_run_says_to_resume(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.safetensors").write_bytes(b"\0")
+    with pytest.raises(ModelLoadError, match="has not finished.*--resume"):
+        zoo.load(run)
+
+
+def test_a_truncated_model_file_says_what_to_do(tmp_path):
+    out = tmp_path / "run"
+    zoo.train("dcgan", "acdc-phantom", out=out, resolution=32, steps=1, gan_config=TINY, progress=False,
+              dataset_config={"train_subjects": 1, "test_subjects": 1})
+    weights = out / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelLoadError, match="model.safetensors is truncated or corrupt.*re-export.*download it again"):
+        zoo.load(out)
+
+
+def test_catalogue_message_knows_the_plugin_is_installed():
+    with pytest.raises(ModelLoadError) as info:
+        zoo.load("spade-idrid")
+    message = str(info.value)
+    assert "no published checkpoint yet" in message and "medgan-zoo train spade" in message
+    assert "not installed" not in message and "not released" not in message
+
+
+def test_a_models_pattern_with_no_match_says_so():
+    result = CliRunner().invoke(cli, ["models", "nothing*"])
+    assert result.exit_code == 1 and "no catalogue entry matches 'nothing*'" in result.output
