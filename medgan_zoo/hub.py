@@ -58,15 +58,20 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | Path | 
     )
 
     where = f"{repo_id}@{revision or 'main'}"
+    unreachable = _unreachable_hub()  # seconds, not the client's retries, when there is no network
     paths = []
     for filename in MODEL_FILES:
         try:
             paths.append(Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir,
-                                              library_name="medgan-zoo", library_version=__version__)))
+                                              library_name="medgan-zoo", library_version=__version__,
+                                              local_files_only=unreachable is not None)))
         except LocalEntryNotFoundError:  # before EntryNotFoundError: newer versions derive it from that
             fetch = f"hf download {repo_id} {' '.join(MODEL_FILES)}" + (f" --revision {revision}" if revision else "")
-            raise HubError(f"{filename} of {where} is not in the Hugging Face cache and the Hub cannot be reached "
-                           f"(HF_HUB_OFFLINE or no network): download it once online, e.g. `{fetch}`") from None
+            why = f"the Hub cannot be reached ({unreachable})" if unreachable else \
+                "the Hub cannot be reached (HF_HUB_OFFLINE or no network)"
+            raise HubError(f"{filename} of {where} is not in the Hugging Face cache and {why}: download it once "
+                           f"online, e.g. `{fetch}`; HF_HUB_OFFLINE=1 uses the cache without trying the network"
+                           ) from None
         except RevisionNotFoundError:
             raise HubError(f"revision {revision!r} does not exist in {repo_id}") from None
         except RepositoryNotFoundError:
@@ -75,6 +80,29 @@ def download(repo_id: str, revision: str | None = None, cache_dir: str | Path | 
         except EntryNotFoundError:
             raise HubError(f"{where} has no {filename}: it is not a medgan-zoo model") from None
     return paths[0].parent
+
+
+#: How long a connection to the Hub may take before it counts as unreachable.
+PROBE_SECONDS = 3.0
+
+
+def _unreachable_hub() -> str | None:
+    """Why the Hub endpoint cannot be reached (a TCP connection within PROBE_SECONDS), or None
+    when it can or when huggingface_hub is offline already (it then uses its cache only)."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return None
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=PROBE_SECONDS).close()
+    except OSError as exc:
+        return f"{constants.ENDPOINT}: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def sha256_of(path: Path) -> str:

@@ -94,3 +94,22 @@ def test_catalogue_message_knows_the_plugin_is_installed():
 def test_a_models_pattern_with_no_match_says_so():
     result = CliRunner().invoke(cli, ["models", "nothing*"])
     assert result.exit_code == 1 and "no catalogue entry matches 'nothing*'" in result.output
+
+
+def test_reports_say_what_each_number_means_and_no_spread_over_one_seed(tmp_path):
+    from medgan_zoo.evaluation.harness import write_report
+    from medgan_zoo.evaluation.study import _write_tables
+
+    source = {"dice": 0.5, "dice_std": None, "pooled": 0.6, "training_pairs": 10}
+    sources = {"synthetic": source, "original": source}
+    results = {"dice": {"dice": 0.5, "dice_std": None, "seeds": 1, "sources": sources},
+               "meta": {"dataset": "acdc-phantom", "samples": 10, "seed": 0, "resolution": 32, "scale": "quick"}}
+    write_report(tmp_path, results)
+    report = (tmp_path / "evaluation.md").read_text()
+    assert "| dice | dice 0.5 | Dice on the real test split of a U-Net trained on generated pairs" in report
+    assert "±" not in report and "Dice (one seed)" in report and "The `original` row is the reference" in report
+    row = {"dataset": "acdc-phantom", "source": "dcgan", "masks": "generated with the image", "fid": None,
+           "dice": 0.5, "dice_std": None, "unet_fd": None, "near_copies": None, "paper_fid": None, "paper_dice": None}
+    _write_tables(tmp_path, [row], {"scale": "quick", "steps": 1, "resolution": 32, "samples": 10, "metrics": ["dice"],
+                                    "paper_source": "the paper"})
+    assert "| 0.500 |" in (tmp_path / "table2.md").read_text() and "±" not in (tmp_path / "table2.md").read_text()

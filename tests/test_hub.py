@@ -121,6 +121,27 @@ def test_offline_miss_says_what_to_download(tmp_path):
     assert "not in the Hugging Face cache" in error and f"hf download {REPO}" in error
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_an_unreachable_hub_fails_fast_or_uses_the_cache(exported, tmp_path):
+    import time
+
+    endpoint = {"HF_ENDPOINT": f"http://127.0.0.1:{_closed_port()}"}  # no HF_HUB_OFFLINE: the network is tried
+    began = time.monotonic()
+    error = load_in_subprocess(f"hf://{REPO}@{COMMIT}", {"HF_HOME": str(tmp_path / "empty"), **endpoint})["error"]
+    assert "cannot be reached" in error and "HF_HUB_OFFLINE=1" in error and f"hf download {REPO}" in error
+    home = tmp_path / "hf"
+    hub_cache(home, exported)
+    assert load_in_subprocess(f"hf://{REPO}@{COMMIT}", {"HF_HOME": str(home), **endpoint}) == expected(exported)
+    assert time.monotonic() - began < 60  # two subprocesses, no network retries
+
+
 class _FakeHub(http.server.BaseHTTPRequestHandler):
     files: dict[tuple[str, str, str], bytes] = {}
 

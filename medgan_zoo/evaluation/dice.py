@@ -53,8 +53,9 @@ def dice_scores(pred: Tensor, truth: Tensor, volumes: Sequence[str], num_classes
     }
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+def _mean_std(values: list[float]) -> tuple[float, float | None]:
+    """Mean and sample standard deviation; no deviation (None) from a single value."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
 class DiceMetric:

@@ -179,7 +179,7 @@ def headline(name: str, result: dict[str, Any]) -> str:
             "memorisation": ["near_copy_fraction", "ratio"]}.get(name)
     if keys is None:
         keys = [k for k, v in result.items() if isinstance(v, (int, float))][:4]
-    return ", ".join(f"{k} {_fmt(result[k])}" for k in keys if k in result)
+    return ", ".join(f"{k} {_fmt(result[k])}" for k in keys if result.get(k) is not None)
 
 
 def _fmt(value: Any) -> str:
@@ -188,20 +188,34 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _metric_specs() -> dict[str, Any]:
+    from ..registry import get_registry
+
+    return dict(get_registry().metrics)
+
+
 def write_report(out: Path, results: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(results, indent=2, default=str))
     meta = results["meta"]
     lines = [f"# Evaluation against {meta['dataset']}", "",
              f"{meta['samples']} generated samples (seed {meta['seed']}), {meta['resolution']}x{meta['resolution']}, "
-             f"{meta['scale']} scale.", "", "| metric | result |", "| --- | --- |"]
-    lines += [f"| {name} | {headline(name, result)} |" for name, result in results.items() if name != "meta"]
+             f"{meta['scale']} scale.", "", "| metric | result | what it measures |", "| --- | --- | --- |"]
+    specs = _metric_specs()
+    lines += [f"| {name} | {headline(name, result)} | {specs[name].summary if name in specs else ''} |"
+              for name, result in results.items() if name != "meta"]
     dice = results.get("dice")
     if dice:
+        one_seed = dice.get("seeds") == 1
         lines += ["", "## U-Net Dice on the real test split, by training source", "",
-                  "| source | Dice (mean ± std) | pooled | training pairs |", "| --- | --- | --- | --- |"]
+                  f"| source | Dice ({'one seed' if one_seed else 'mean ± std over seeds'}) | pooled | "
+                  "training pairs |",
+                  "| --- | --- | --- | --- |"]
         for source, r in dice["sources"].items():
-            lines.append(f"| {source} | {r['dice']:.3f} ± {r['dice_std']:.3f} | {r['pooled']:.3f} | "
-                         f"{r['training_pairs']} |")
+            spread = "" if r["dice_std"] is None else f" ± {r['dice_std']:.3f}"
+            lines.append(f"| {source} | {r['dice']:.3f}{spread} | {r['pooled']:.3f} | {r['training_pairs']} |")
+        if "original" in dice["sources"]:
+            lines += ["", "The `original` row is the reference: a U-Net trained on the real training pairs. "
+                      "Generated pairs that train it as well score as high."]
     lines += ["", "Full results: `evaluation.json`.", ""]
     (out / "evaluation.md").write_text("\n".join(lines))

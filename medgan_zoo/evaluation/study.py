@@ -157,7 +157,8 @@ def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -
              "| dataset | source | masks | FID | U-Net Dice | U-Net FD | near-copies | paper FID | paper Dice |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        dice = "–" if r["dice"] is None else f"{r['dice']:.3f} ± {r['dice_std'] or 0:.3f}"
+        spread = "" if r.get("dice_std") is None else f" ± {r['dice_std']:.3f}"  # none over a single seed
+        dice = "–" if r["dice"] is None else f"{r['dice']:.3f}{spread}"
         lines.append(f"| {r['dataset']} | {r['source']} | {r['masks']} | {_cell(r['fid'], 2)} | {dice} | "
                      f"{_cell(r['unet_fd'])} | {_cell(r['near_copies'])} | {_cell(r['paper_fid'], 2)} | "
                      f"{_cell(r['paper_dice'], 2)} |")
