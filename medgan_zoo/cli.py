@@ -226,7 +226,7 @@ def datasets_preview(name: str, data_root: Path | None, split: str, resolution: 
     picks = torch.linspace(0, len(dataset) - 1, min(count, len(dataset))).round().long().unique()
     grid = overlay_grid(dataset.images[picks], dataset.masks[picks], columns=columns)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_grid(grid, out)
+    save_grid(grid, out, f"{name} ({split}): each slice beside itself with its mask", dataset.label_map)
     click.echo(f"wrote {out} ({len(picks)} slices of {name} {split})")
 
 

@@ -181,7 +181,8 @@ class GanModel:
 
             grid = directory / "samples.png"
             count = len(options["masks"]) if "masks" in options else 16
-            save_grid(self.sample(count, seed=0, **options).grid(16, 4), grid)
+            save_grid(self.sample(count, seed=0, **options).grid(16, 4), grid,
+                      f"{self.info.gan} on {self.info.dataset}: samples (seed 0), each beside its mask", self.label_map)
         write_model_card(directory / CARD_FILE, self.info, grid.name if grid else None)
         return directory
 

@@ -113,3 +113,20 @@ def test_reports_say_what_each_number_means_and_no_spread_over_one_seed(tmp_path
     _write_tables(tmp_path, [row], {"scale": "quick", "steps": 1, "resolution": 32, "samples": 10, "metrics": ["dice"],
                                     "paper_source": "the paper"})
     assert "| 0.500 |" in (tmp_path / "table2.md").read_text() and "±" not in (tmp_path / "table2.md").read_text()
+
+
+def test_grids_carry_a_title_and_a_legend_of_the_label_map(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from medgan_zoo.data.preview import PALETTE, overlay_grid, save_grid
+
+    images, masks = torch.zeros(2, 1, 16, 16), torch.zeros(2, 16, 16, dtype=torch.long)
+    grid = overlay_grid(images, masks, columns=2)
+    labels = {0: "background", 1: "right ventricle", 2: "myocardium", 3: "left ventricle"}
+    save_grid(grid, tmp_path / "grid.png", "generated samples, each beside its mask", labels)
+    saved = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"))
+    assert saved.shape[0] > grid.shape[0] and saved.shape[1] >= grid.shape[1]  # a band above, never cut
+    band = saved[: saved.shape[0] - grid.shape[0]].reshape(-1, 3)
+    for label in (1, 2, 3):  # a swatch per class, none for the background
+        assert (band == PALETTE[label - 1].astype(np.uint8)).all(axis=1).any()

@@ -37,7 +37,38 @@ def overlay_grid(images: torch.Tensor, masks: torch.Tensor, columns: int = 8, al
     return grid
 
 
-def save_grid(grid: np.ndarray, path) -> None:
+def with_legend(grid: np.ndarray, title: str = "", label_map: dict[int, str] | None = None) -> np.ndarray:
+    """The grid under a white band with ``title`` and a colour swatch per non-background label."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    entries = [(int(k), name) for k, name in sorted((label_map or {}).items()) if int(k) > 0]
+    line = 14
+    height = 6 + line * (bool(title) + bool(entries)) + 4
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    needed = 8 + max(int(measure.textlength(title, font=font)),
+                     sum(25 + int(measure.textlength(name, font=font)) for _, name in entries))
+    if needed > grid.shape[1]:  # a narrow grid: widen it (white) rather than cut the legend
+        grid = np.pad(grid, ((0, 0), (0, needed - grid.shape[1]), (0, 0)), constant_values=255)
+    band = Image.new("RGB", (grid.shape[1], height), "white")
+    draw = ImageDraw.Draw(band)
+    y = 4
+    if title:
+        draw.text((4, y), title, fill=(0, 0, 0), font=font)
+        y += line
+    x = 4
+    for label, name in entries:
+        colour = tuple(int(v) for v in PALETTE[(label - 1) % len(PALETTE)])
+        draw.rectangle([x, y + 2, x + 9, y + 11], fill=colour)
+        draw.text((x + 13, y), name, fill=(0, 0, 0), font=font)
+        x += 13 + int(draw.textlength(name, font=font)) + 12
+    return np.concatenate([np.asarray(band, dtype=np.uint8), grid], axis=0)
+
+
+def save_grid(grid: np.ndarray, path, title: str = "", label_map: dict[int, str] | None = None) -> None:
+    """Write a grid as PNG; with ``title`` or ``label_map``, under a legend band."""
     from PIL import Image
 
+    if title or label_map:
+        grid = with_legend(grid, title, label_map)
     Image.fromarray(grid).save(path)

@@ -84,7 +84,8 @@ class MemorisationMetric:
             masks = torch.stack([t for i in order for t in (ctx.samples.masks[i], train.masks[sample_i[i]])])
             path = ctx.out / "memorisation_pairs.png"
             ctx.out.mkdir(parents=True, exist_ok=True)
-            save_grid(overlay_grid(images, masks, columns=2), path)
+            save_grid(overlay_grid(images, masks, columns=2), path,
+                      "closest pairs: generated sample | its nearest training image", train.label_map)
             result["pairs_image"] = path.name
         return result
 

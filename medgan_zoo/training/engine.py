@@ -167,7 +167,8 @@ class Trainer:
         G.train(was_training)
         path = self.out / "samples" / f"step_{step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_grid(Samples(images.cpu(), masks.cpu(), self.config.seed).grid(16, 4), path)
+        save_grid(Samples(images.cpu(), masks.cpu(), self.config.seed).grid(16, 4), path,
+                  f"{self.config.gan}, step {step}: fixed-seed samples, each beside its mask", self.dataset.label_map)
         return path
 
     def _metrics_writer(self, start_step: int):
