@@ -19,6 +19,7 @@ from ._version import __version__
 from .device import default_device
 from .errors import MedganZooError
 from .gans.base import training_only
+from .progress import Progress
 from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
 
 CONFIG_FILE = "config.json"
@@ -57,6 +58,10 @@ def _atomic_write(path: Path, write) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+#: Sampling at least this many pairs shows progress.
+LARGE_SAMPLE = 1000
 
 
 class GanModel:
@@ -127,7 +132,11 @@ class GanModel:
         ``batch_size`` (how many are generated at a time) or earlier calls."""
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
         self._check_per_sample(n, options)
-        parts = [self._generate(seed, start, count, device, **options) for start, count in batches(n, chunk)]
+        parts = []
+        with Progress(n, "sampling", enabled=n >= LARGE_SAMPLE) as bar:
+            for start, count in batches(n, chunk):
+                parts.append(self._generate(seed, start, count, device, **options))
+                bar.update(start + count)
         return Samples(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), seed,
                        dict(self.label_map))
 
@@ -141,9 +150,11 @@ class GanModel:
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
         self._check_per_sample(n, options)
         out = Path(out)
-        for start, count in batches(n, chunk):
-            images, masks = self._generate(seed, start, count, device, **options)
-            write_samples(out, Samples(images, masks, seed, dict(self.label_map)), format, start)
+        with Progress(n, "sampling", enabled=n >= LARGE_SAMPLE) as bar:
+            for start, count in batches(n, chunk):
+                images, masks = self._generate(seed, start, count, device, **options)
+                write_samples(out, Samples(images, masks, seed, dict(self.label_map)), format, start)
+                bar.update(start + count)
         write_manifest(out, {"model": self.info.gan, "dataset": self.info.dataset, "n": n, "seed": seed,
                              "format": format, "label_map": self.label_map,
                              "resolution": self.info.resolution, "options": options})

@@ -74,3 +74,19 @@ def test_an_interrupted_evaluation_keeps_the_finished_metrics(tmp_path, monkeypa
     report = json.loads((tmp_path / "evaluation.json").read_text())
     assert "precision" in report["prdc"] and report["meta"]["interrupted_during"] == "memorisation"
     assert "prdc: precision" in (tmp_path / "evaluation.log").read_text()
+
+
+def test_large_sampling_and_phantom_building_show_progress(capsys):
+    import torch
+
+    from medgan_zoo.model import LARGE_SAMPLE, GanModel, ModelInfo
+
+    gan = zoo.create_gan("dcgan", resolution=32, g_filters=8, latent_dim=8, with_discriminator=False)
+    info = ModelInfo(gan="dcgan", plugin_distribution="medgan-zoo", plugin_version="0",
+                     gan_config=gan.config.model_dump(mode="json"), dataset="acdc-phantom",
+                     label_map={0: "background", 1: "right ventricle", 2: "myocardium", 3: "left ventricle"},
+                     resolution=32, image_channels=1)
+    GanModel(gan, info, torch.device("cpu")).sample(LARGE_SAMPLE, seed=0)
+    assert f"sampling {LARGE_SAMPLE}/{LARGE_SAMPLE} (100%)" in capsys.readouterr().err
+    zoo.load_dataset("acdc-phantom", resolution=32, train_subjects=30, cache=False)
+    assert "building acdc-phantom (train)" in capsys.readouterr().err

@@ -97,8 +97,13 @@ class Phantom(ABC):
         images = np.empty((len(keys), self.channels, self.config.resolution, self.config.resolution),
                           dtype=np.float32)
         masks = np.empty((len(keys), self.config.resolution, self.config.resolution), dtype=np.uint8)
-        for i, key in enumerate(keys):
-            images[i], masks[i] = self.render(key)
+        from ...progress import Progress
+
+        # rendering a whole split takes a while at 128 px and more; it is cached afterwards
+        with Progress(len(keys), f"building {self.name} ({self.config.split})", enabled=len(keys) >= 500) as bar:
+            for i, key in enumerate(keys):
+                images[i], masks[i] = self.render(key)
+                bar.update(i + 1)
         return SliceArrays(images, masks, [k.subject for k in keys], [k.volume or k.subject for k in keys])
 
     def dataset(self) -> SliceDataset:
