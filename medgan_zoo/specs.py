@@ -30,16 +30,22 @@ class PluginConfig(BaseModel):
     """Base of every plugin config model: typed fields with defaults; unknown keys are rejected.
 
     Forgiving with text, as typed on a command line or in YAML: a list or tuple field takes a comma
-    list (``"color,translation"``), and a path field expands ``~`` and environment variables."""
+    list (``"color,translation"``), and a path field expands ``~`` and environment variables. A
+    subclass may override :meth:`prepare` to fill values before validation (a named preset)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The given values (a copy, safe to change) before validation; returns what to validate."""
+        return data
 
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        data = cls.prepare(dict(data))
         for name, field in cls.model_fields.items():
             value = data.get(name)
             if not isinstance(value, str):

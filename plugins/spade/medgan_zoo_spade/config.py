@@ -118,12 +118,9 @@ class SpadeConfig(GanConfig):
     mask_filters: int = Field(default=32, ge=8, le=512, description="Width of the mask generator.")
     mask_lr: float = Field(default=2e-4, gt=0, description="Learning rate of the mask generator and its critic.")
 
-    @model_validator(mode="before")
     @classmethod
-    def _fill_from_preset(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
+    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Fill the fields not given from the preset (0.1.0 models: from what 0.1.0 did)."""
         if "preset" not in data and FIELDS_0_1_0 <= data.keys():  # a 0.1.0 model: its values, as it ran
             return {**VALUES_0_1_0, **data, "preset": None}
         preset, resolution = data.get("preset", "paper"), data.get("resolution", 64)

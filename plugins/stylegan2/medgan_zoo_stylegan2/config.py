@@ -110,12 +110,9 @@ class StyleGan2Config(GanConfig):
             raise ValueError(f"resolution must be a power of two from 8 to 1024, not {value}")
         return value
 
-    @model_validator(mode="before")
     @classmethod
-    def _fill_from_preset(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
+    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Fill the fields not given from the preset."""
         if "preset" not in data and PRESET_FIELDS <= data.keys():
             data["preset"] = None  # every value recorded (a saved model): nothing left to fill
         preset = data.get("preset", "stylegan2")
