@@ -2,7 +2,7 @@
 
 In a terminal: a rich bar with the count, the elapsed time and an estimate of the rest, redrawn by
 time (not per call). Without one (a file, CI): plain lines, no escape codes, at most one every
-``interval`` seconds plus the first and the last. ``advance`` is cheap: callers can call it every
+``interval`` seconds plus the first and the last. ``update`` is cheap: callers can call it every
 step without a host synchronisation; the estimate comes from the rate since the first call.
 """
 
