@@ -23,6 +23,16 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def say(message: str, *, enabled: bool = True, stream: IO[str] | None = None, log: Path | None = None) -> None:
+    """One line to stderr (and the log file) outside any bar: a warning before long work starts."""
+    if not enabled:
+        return
+    print(message, file=stream if stream is not None else sys.stderr, flush=True)
+    if log is not None:
+        with log.open("a") as handle:
+            handle.write(message + "\n")
+
+
 class Progress:
     """``with Progress(total, "training") as p: p.update(done, info="loss_d=0.7")``."""
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import medgan_zoo as zoo
 from medgan_zoo.cli import cli
 
 SMALL = ["--resolution", "32", "--set", "g_filters=8", "--set", "d_filters=8", "--set", "latent_dim=16",
@@ -80,11 +81,35 @@ def test_sample_refuses_non_positive_n(runner, tmp_path):
     assert result.exit_code == 2 and "must be positive" in result.output
 
 
-def test_demo_writes_model_grids_and_report(runner, tmp_path):
+def test_demo_writes_models_grids_and_report(runner, tmp_path, monkeypatch):
+    import medgan_zoo.demo as demo
+
+    recipe = demo.recipe()
+    absent = recipe.gans[0].model_copy(update={"gan": "not-installed-gan", "label": "Absent",
+                                               "install": "pip install absent"})
+    small = {"gans": [*recipe.gans, absent], "dataset_config": {"train_subjects": 3, "test_subjects": 2},
+             "samples": 24}
+    monkeypatch.setattr(demo, "recipe", lambda: recipe.model_copy(update=small))
     out = tmp_path / "demo"
-    result = runner.invoke(cli, ["demo", "--out", str(out), "--steps", "2"])
+    result = runner.invoke(cli, ["demo", "--out", str(out), "--steps", "2", "--unet-steps", "2"])
     assert result.exit_code == 0, result.output
-    for name in ("report.md", "samples.png", "real.png", "model/config.json", "model/model.safetensors"):
+    gans = [g for g in recipe.gans if g.gan in zoo.get_registry().gans]
+    assert len(gans) == len(recipe.gans) == 2  # the make/CI install has every first-party plugin
+    for name in ("report.md", "real.png", "demo.json", "demo.log"):
         assert (out / name).is_file(), name
     report = (out / "report.md").read_text()
-    assert "for 2 steps" in report and "| left ventricle |" in report
+    for g in gans:
+        for name in ("config.json", "model.safetensors", "evaluation/evaluation.md"):
+            assert (out / g.gan / name).is_file(), f"{g.gan}/{name}"
+        assert (out / f"{g.gan}.png").is_file() and f"**{g.label}'s Dice " in report
+    assert f"{gans[0].label}: {gans[0].role} | {gans[1].label}: {gans[1].role} | real data |" in report
+    assert "**Real data's Dice " in report and " ± " in report  # three U-Net seeds: a spread
+    assert "2 steps" in report and "Absent (baseline) was not run" in report and "pip install absent" in report
+    numbers = json.loads((out / "demo.json").read_text())
+    assert numbers["steps"] == {g.gan: 2 for g in gans} and numbers["dice_protocol"]["steps"] == 2
+    assert "original" in numbers["results"][gans[0].gan]["dice"]["sources"]
+
+
+def test_demo_refuses_non_positive_steps(runner, tmp_path):
+    result = runner.invoke(cli, ["demo", "--out", str(tmp_path), "--unet-steps", "0"])
+    assert result.exit_code == 2 and "--unet-steps" in result.output and not any(tmp_path.iterdir())

@@ -19,9 +19,10 @@ IDRID_TRAIN_OD = "2. All Segmentation Groundtruths/a. Training Set/5. Optic Disc
 # -- ACDC ---------------------------------------------------------------------------------------
 
 
-def test_acdc_reads_ed_and_es_slices_split_by_patient(write_acdc):
+def test_acdc_reads_ed_and_es_slices_split_by_patient(write_acdc, capsys):
     root = write_acdc()
     train = load_dataset("acdc", root, "train", resolution=32, cache=False)
+    assert "building acdc (train) 4/4 (100%)" in capsys.readouterr().err  # exams read, with progress
     test = load_dataset("acdc", root, "test", resolution=32, cache=False)
     assert len(train) == 2 * 2 * 3 and len(test) == 1 * 2 * 3  # patients x frames x slices
     assert train.subject_ids == ["patient001", "patient002"] and test.subject_ids == ["patient101"]

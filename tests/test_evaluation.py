@@ -75,6 +75,11 @@ def test_protocol_end_to_end_writes_reports(model, tmp_path):
     assert saved["dice"]["dice"] == dice["dice"]
     report = (tmp_path / "evaluation.md").read_text()
     assert "| augmented original |" in report and "| unet-fd | unet_fd" in report
+    # each number beside what real data gets: the real data's Dice, 0 for a distance, the real
+    # test images' near-copy rate
+    assert dice["reference"] == {"dice": dice["sources"]["original"]["dice"]}
+    assert results["memorisation"]["reference"] == {"near_copy_fraction": 0.01, "ratio": 1.0}
+    assert f"| dice {dice['sources']['original']['dice']:.4g} |" in report and "| unet_fd 0 |" in report
     assert (tmp_path / "memorisation_pairs.png").is_file()
 
 

@@ -102,11 +102,12 @@ def test_reports_say_what_each_number_means_and_no_spread_over_one_seed(tmp_path
 
     source = {"dice": 0.5, "dice_std": None, "pooled": 0.6, "training_pairs": 10}
     sources = {"synthetic": source, "original": source}
-    results = {"dice": {"dice": 0.5, "dice_std": None, "seeds": 1, "sources": sources},
+    results = {"dice": {"dice": 0.5, "dice_std": None, "seeds": 1, "sources": sources, "reference": {"dice": 0.6}},
                "meta": {"dataset": "acdc-phantom", "samples": 10, "seed": 0, "resolution": 32, "scale": "quick"}}
     write_report(tmp_path, results)
     report = (tmp_path / "evaluation.md").read_text()
-    assert "| dice | dice 0.5 | Dice on the real test split of a U-Net trained on generated pairs" in report
+    assert "| dice | dice 0.5 | dice 0.6 | Dice on the real test split of a U-Net trained on generated pairs" in report
+    assert "The reference is the value real data would get" in report
     assert "±" not in report and "Dice (one seed)" in report and "The `original` row is the reference" in report
     row = {"dataset": "acdc-phantom", "source": "dcgan", "masks": "generated with the image", "fid": None,
            "dice": 0.5, "dice_std": None, "unet_fd": None, "near_copies": None, "paper_fid": None, "paper_dice": None}
@@ -130,3 +131,20 @@ def test_grids_carry_a_title_and_a_legend_of_the_label_map(tmp_path):
     band = saved[: saved.shape[0] - grid.shape[0]].reshape(-1, 3)
     for label in (1, 2, 3):  # a swatch per class, none for the background
         assert (band == PALETTE[label - 1].astype(np.uint8)).all(axis=1).any()
+
+
+def test_a_resumed_run_reports_totals_with_totals(tmp_path):
+    import csv
+    import json
+
+    out = tmp_path / "run"
+    settings = {"dataset_config": {"train_subjects": 2, "test_subjects": 1}, "progress": False, "log_every": 1,
+                "sample_every": 1000, "checkpoint_every": 3, "resolution": 32}
+    first = zoo.train("dcgan", "acdc-phantom", out=out, steps=3, gan_config=TINY, **settings)
+    resumed = zoo.train("dcgan", "acdc-phantom", out=out, steps=6, resume=True, gan_config=TINY, **settings)
+    assert resumed.resumed_from == [3] and resumed.seconds > first.seconds
+    assert resumed.images_per_second == pytest.approx(6 * TINY["batch_size"] / resumed.seconds)
+    training = json.loads((out / "config.json").read_text())["training"]
+    assert training["resumed_from"] == [3] and training["seconds"] == round(resumed.seconds, 1)
+    seconds = [float(r["seconds"]) for r in csv.DictReader((out / "metrics.csv").open())]
+    assert len(seconds) == 6 and seconds == sorted(seconds) and seconds[3] > seconds[2]  # no restart at zero

@@ -90,3 +90,51 @@ def test_large_sampling_and_phantom_building_show_progress(capsys):
     assert f"sampling {LARGE_SAMPLE}/{LARGE_SAMPLE} (100%)" in capsys.readouterr().err
     zoo.load_dataset("acdc-phantom", resolution=32, train_subjects=30, cache=False)
     assert "building acdc-phantom (train)" in capsys.readouterr().err
+
+
+def _tiny_model():
+    import torch
+
+    from medgan_zoo.model import GanModel, ModelInfo
+
+    gan = zoo.create_gan("dcgan", resolution=32, g_filters=8, latent_dim=8, with_discriminator=False)
+    info = ModelInfo(gan="dcgan", plugin_distribution="medgan-zoo", plugin_version="0",
+                     gan_config=gan.config.model_dump(mode="json"), dataset="acdc-phantom",
+                     label_map={0: "background", 1: "right ventricle", 2: "myocardium", 3: "left ventricle"},
+                     resolution=32, image_channels=1)
+    return GanModel(gan, info, torch.device("cpu"))
+
+
+def test_a_paper_scale_evaluation_on_the_cpu_says_how_long_first(tmp_path, capsys, monkeypatch):
+    from medgan_zoo.evaluation import estimate
+
+    monkeypatch.setattr(estimate, "unet_step_seconds", lambda config, probe: 0.5)
+    data = {"train_subjects": 2, "test_subjects": 1}
+    zoo.evaluate(_tiny_model(), "acdc-phantom", ["dice", "memorisation"], n=8, scale="paper", device="cpu",
+                 dataset_config=data, out=tmp_path,
+                 metric_config={"dice": {"steps": 2, "seeds": 2, "sources": ["synthetic", "original"],
+                                         "encoder_depth": 3, "decoder_channels": [16, 8, 4]}})
+    err = capsys.readouterr().err
+    # 0.5 s x 2 steps x 2 seeds x 2 sources = 4 s of U-Net training, said before any work
+    first = err.splitlines()[0]
+    assert first.startswith("paper scale on the CPU: at least about ") and "dice: 4 s" in first
+    assert "sampling 8: " in first and "memorisation: not estimated" in first and "--scale quick" in first
+    assert (tmp_path / "evaluation.log").read_text().splitlines()[0] == first
+    zoo.evaluate(_tiny_model(), "acdc-phantom", ["memorisation"], n=8, scale="quick", device="cpu",
+                 dataset_config=data)
+    assert "paper scale" not in capsys.readouterr().err
+
+
+def test_the_estimate_times_real_unet_steps_and_the_study_warns_too():
+    import torch
+
+    from medgan_zoo.evaluation.estimate import Probe, unet_step_seconds
+    from medgan_zoo.evaluation.study import _paper_scale_warning
+
+    config = zoo.get_registry().metrics["dice"].make_config({"encoder_depth": 3, "decoder_channels": [16, 8, 4],
+                                                             "batch_size": 2})
+    seconds = unet_step_seconds(config, Probe(8, 32, 1, 4, torch.device("cpu")))
+    assert 0 < seconds < 30
+    text = _paper_scale_warning(["dcgan", "lsgan"], ["acdc-phantom"], ["memorisation"], {}, 20000, 32)
+    assert text.startswith("paper scale on the CPU: 2 cell(s), each training 20000 steps at 32 px")
+    assert "memorisation: not estimated" in text and "--scale quick" in text

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .build import make_dataset, wanted
+from .build import make_dataset, wanted, with_progress
 from .cache import file_fingerprints
 from .configs import AcdcConfig
 from .files import find, reading, require_root, split_from_folders
@@ -93,7 +93,7 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
 
     def build() -> SliceArrays:
         out_images, out_masks, subjects, volumes = [], [], [], []
-        for patient, phase, image_path, mask_path in selected:
+        for patient, phase, image_path, mask_path in with_progress(selected, f"building acdc ({config.split})"):
             volume, labels, spacing = _read_frame(image_path, mask_path)
             volume = percentile_scale(volume, *config.clip_percentiles)
             for z in range(volume.shape[2]):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from .cache import cache_key, cached
 from .configs import DatasetConfig
@@ -25,6 +25,20 @@ def make_dataset(
     arrays = cached(name, key, build, enabled=config.cache)
     return SliceDataset(name, config.split, arrays, label_map, channels,
                         {"config": fields, "cache_key": key, **(info or {})})
+
+
+T = TypeVar("T")
+
+
+def with_progress(items: Sequence[T], label: str) -> Iterator[T]:
+    """Yield ``items`` (files or volumes to read and preprocess) with progress; the result is
+    cached afterwards, so this runs once per data set, split and preprocessing."""
+    from ..progress import Progress
+
+    with Progress(len(items), label) as bar:
+        for i, item in enumerate(items):
+            yield item
+            bar.update(i + 1)
 
 
 def wanted(split: str, subject_split: str) -> bool:

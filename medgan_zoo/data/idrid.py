@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import make_dataset, wanted
+from .build import make_dataset, wanted, with_progress
 from .cache import file_fingerprints
 from .configs import IdridConfig
 from .files import find, reading, require_root, split_from_folders
@@ -77,7 +77,7 @@ def load_idrid(config: IdridConfig) -> SliceDataset:
 
     def build() -> SliceArrays:
         out_images, out_masks, subjects = [], [], []
-        for subject, image_path, mask_path in pairs:
+        for subject, image_path, mask_path in with_progress(pairs, f"building idrid ({config.split})"):
             rgb, mask = _read_pair(image_path, mask_path, config.resolution)
             rgb, mask = _fov_crop(rgb, mask, config.fov_threshold)
             image = rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0

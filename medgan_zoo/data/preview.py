@@ -65,10 +65,14 @@ def with_legend(grid: np.ndarray, title: str = "", label_map: dict[int, str] | N
     return np.concatenate([np.asarray(band, dtype=np.uint8), grid], axis=0)
 
 
-def save_grid(grid: np.ndarray, path, title: str = "", label_map: dict[int, str] | None = None) -> None:
-    """Write a grid as PNG; with ``title`` or ``label_map``, under a legend band."""
+def save_grid(grid: np.ndarray, path, title: str = "", label_map: dict[int, str] | None = None,
+              scale: int = 1) -> None:
+    """Write a grid as PNG; with ``title`` or ``label_map``, under a legend band. ``scale`` enlarges
+    the tiles (nearest neighbour: small images stay readable, pixels stay pixels)."""
     from PIL import Image
 
+    if scale > 1:
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     if title or label_map:
         grid = with_legend(grid, title, label_map)
     Image.fromarray(grid).save(path)

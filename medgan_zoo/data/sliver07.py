@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import make_dataset
+from .build import make_dataset, with_progress
 from .cache import file_fingerprints
 from .configs import Sliver07Config
 from .files import find, reading, require_root
@@ -81,7 +81,7 @@ def load_sliver07(config: Sliver07Config) -> SliceDataset:
 
     def build() -> SliceArrays:
         out_images, out_masks, subjects = [], [], []
-        for subject, scan, label in volumes:
+        for subject, scan, label in with_progress(volumes, f"building sliver07 ({config.split})"):
             volume, spacing = _read(scan, "MetaImage scan")
             raw_mask, _ = _read(label, "MetaImage label")
             if raw_mask.shape != volume.shape:

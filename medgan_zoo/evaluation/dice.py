@@ -82,6 +82,13 @@ class DiceMetric:
             flip = ctx.dataset.startswith("idrid")
         return PairAugment(ctx.samples.images.shape[1], rotate=15, translate=0.1, scale=0.1, flip_lr=flip)
 
+    def estimate(self, probe) -> float:
+        """Seconds: every source's U-Nets (steps x seeds), from a timed U-Net step."""
+        from .estimate import unet_step_seconds
+
+        c = self.config
+        return unet_step_seconds(c, probe) * c.steps * c.seeds * len(c.sources)
+
     def __call__(self, ctx) -> dict[str, Any]:
         from .unet import predict, train_unet
 
@@ -105,7 +112,8 @@ class DiceMetric:
                 "training_pairs": len(images),
             }
         headline = results.get("synthetic", next(iter(results.values())))
-        return {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results,
+        reference = {"dice": results["original"]["dice"]} if "original" in results else {}
+        return {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results, "reference": reference,
                 "steps": c.steps, "seeds": c.seeds, "test_subjects": len(test.subject_ids),
                 "test_volumes": len(test.volume_ids),
                 "encoder": c.encoder}

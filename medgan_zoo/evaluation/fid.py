@@ -75,20 +75,42 @@ def _features(ctx, config) -> tuple[Tensor, Tensor, InceptionFeatures]:
     return real_features, extractor(ctx.samples.images), extractor
 
 
+def _estimate_inception(config, probe) -> float:
+    """Seconds of Inception features for the samples and the real images (an upper bound on the latter,
+    which are cached), from a timed batch through an extractor of the same architecture."""
+    from .estimate import seconds_per_call
+    from .inception import _bare_extractor
+
+    model = _bare_extractor().eval().to(probe.device)
+    batch = torch.zeros(min(config.batch_size, 8), 3, probe.resolution, probe.resolution, dtype=torch.uint8,
+                        device=probe.device)
+    with torch.no_grad():
+        per_image = seconds_per_call(lambda: model(batch), 1) / len(batch)
+    real = config.real_samples or probe.samples
+    return per_image * (probe.samples + real)
+
+
 class FidMetric:
     def __init__(self, config: FidConfig):
         self.config = config
+
+    def estimate(self, probe) -> float:
+        return _estimate_inception(self.config, probe)
 
     def __call__(self, ctx) -> dict[str, Any]:
         real, fake, extractor = _features(ctx, self.config)
         value = frechet_distance(*mean_and_covariance(real), *mean_and_covariance(fake))
         return {"fid": value, "n_generated": len(fake), "n_real": len(real), "real_split": self.config.split,
-                "weights": extractor.weights.name, "weights_sha256": extractor.sha256}
+                "weights": extractor.weights.name, "weights_sha256": extractor.sha256,
+                "reference": {"fid": 0.0}}
 
 
 class KidMetric:
     def __init__(self, config: KidConfig):
         self.config = config
+
+    def estimate(self, probe) -> float:
+        return _estimate_inception(self.config, probe)
 
     def __call__(self, ctx) -> dict[str, Any]:
         c = self.config
@@ -98,4 +120,4 @@ class KidMetric:
         except ValueError as exc:
             raise ConfigError(f"kid: {exc} (kid.subset_size)") from None
         return {"kid": mean, "kid_std": std, "subset_size": c.subset_size,
-                "subsets": c.subsets, "weights_sha256": extractor.sha256}
+                "subsets": c.subsets, "weights_sha256": extractor.sha256, "reference": {"kid": 0.0}}

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from ..device import default_device
 from ..errors import ConfigError, MedganZooError
-from ..progress import Progress
+from ..progress import Progress, say
 
 #: The quick scale: what CI and the demo run (phantoms at 32-64 px, a few hundred samples and steps).
 QUICK: dict[str, dict[str, Any]] = {
@@ -122,31 +122,30 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
         from ..model import load
 
         source = load(source)
-    model_info = None
-    if isinstance(source, Samples):
-        samples = source
-    else:
-        model_info = source.info
-        if model_info.label_map != data_spec.label_map:
-            raise EvaluationError(f"the model's label map {model_info.label_map} differs from {dataset}'s "
-                                  f"{data_spec.label_map}")
-        samples = source.sample(n, seed=seed, device=device)
-    _check_samples(samples, data_spec)
-    out_path = Path(out) if out is not None else None
     run_on = torch.device(device) if device else default_device()
-    ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
-                      dict(dataset_config or {}), run_on, out_path, configs)
-    results: dict[str, Any] = {}
+    out_path = Path(out) if out is not None else None
     log = None
     if out_path is not None:
         out_path.mkdir(parents=True, exist_ok=True)
         log = out_path / "evaluation.log"
+    model_info = None if isinstance(source, Samples) else source.info
+    if model_info is not None and model_info.label_map != data_spec.label_map:
+        raise EvaluationError(f"the model's label map {model_info.label_map} differs from {dataset}'s "
+                              f"{data_spec.label_map}")
+    instances = {name: spec.resolve_factory()(configs[name]) for name, spec in specs.items()}
+    if scale == "paper" and run_on.type == "cpu" and progress:
+        say(paper_scale_warning(source, instances, n, data_spec, run_on), log=log)
+    samples = source if isinstance(source, Samples) else source.sample(n, seed=seed, device=device)
+    _check_samples(samples, data_spec)
+    ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
+                      dict(dataset_config or {}), run_on, out_path, configs)
+    results: dict[str, Any] = {}
     with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
-        for name, spec in specs.items():
+        for name in specs:
             bar.note(f"{name}: started ({len(samples)} samples against {dataset}, {scale} scale)")
             began = time.monotonic()
             try:
-                results[name] = spec.resolve_factory()(configs[name])(ctx)
+                results[name] = instances[name](ctx)
             except KeyboardInterrupt:
                 if out_path is not None and results:
                     write_report(out_path, {**results, "meta": _meta(dataset, scale, samples, ctx, model_info,
@@ -158,6 +157,22 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
     if out_path is not None:
         write_report(out_path, results)
     return results
+
+
+def paper_scale_warning(source: Any, metrics: dict[str, Any], n: int, data_spec, device: torch.device) -> str:
+    """How long a paper-scale evaluation will take here, from a probe of sampling and of each metric."""
+    from .estimate import Probe, describe, estimate_metrics, seconds_per_call
+
+    resolution = source.info.resolution if hasattr(source, "info") else source.images.shape[-1]
+    probe = Probe(n, resolution, data_spec.channels, len(data_spec.label_map), device)
+    total, parts = estimate_metrics(metrics, probe)
+    if hasattr(source, "sample"):
+        seconds = seconds_per_call(lambda: source.sample(4, seed=0, device=device), 1) / 4 * n
+        total += seconds
+        parts.insert(0, f"sampling {n}: {describe(seconds)}")
+    at_least = "at least " if any(p.endswith("not estimated") for p in parts) else ""
+    return (f"paper scale on the CPU: {at_least}about {describe(total)} ({'; '.join(parts)}), from a short timed "
+            "probe. The quick scale takes minutes: --scale quick (scale='quick' in Python).")
 
 
 def _meta(dataset: str, scale: str, samples, ctx: EvalContext, model_info, configs: dict[str, BaseModel],
@@ -182,6 +197,11 @@ def headline(name: str, result: dict[str, Any]) -> str:
     return ", ".join(f"{k} {_fmt(result[k])}" for k in keys if result.get(k) is not None)
 
 
+def reference_text(result: dict[str, Any]) -> str:
+    """A metric's reference values (what real data gets), from its result's ``reference`` entry."""
+    return ", ".join(f"{k} {_fmt(v)}" for k, v in (result.get("reference") or {}).items()) or "-"
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.4g}"
@@ -200,10 +220,14 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
     meta = results["meta"]
     lines = [f"# Evaluation against {meta['dataset']}", "",
              f"{meta['samples']} generated samples (seed {meta['seed']}), {meta['resolution']}x{meta['resolution']}, "
-             f"{meta['scale']} scale.", "", "| metric | result | what it measures |", "| --- | --- | --- |"]
+             f"{meta['scale']} scale.", "", "| metric | result | reference | what it measures |",
+             "| --- | --- | --- | --- |"]
     specs = _metric_specs()
-    lines += [f"| {name} | {headline(name, result)} | {specs[name].summary if name in specs else ''} |"
+    lines += [f"| {name} | {headline(name, result)} | {reference_text(result)} | "
+              f"{specs[name].summary if name in specs else ''} |"
               for name, result in results.items() if name != "meta"]
+    lines += ["", "The reference is the value real data would get: 0 for a distance between feature "
+              "distributions, the real training data's Dice, the near-copy rate of real test images."]
     dice = results.get("dice")
     if dice:
         one_seed = dice.get("seeds") == 1

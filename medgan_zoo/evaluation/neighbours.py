@@ -75,6 +75,8 @@ class MemorisationMetric:
             "near_copy_threshold": threshold,
             "near_copy_fraction": float((sample_d < threshold).double().mean()),
             "features": c.features,
+            # real test images: the quantile the threshold is taken at, and a ratio of 1
+            "reference": {"near_copy_fraction": c.copy_quantile, "ratio": 1.0},
         }
         if c.pairs and ctx.out is not None:
             from ..data.preview import overlay_grid, save_grid

@@ -9,8 +9,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..progress import Progress
-from .harness import QUICK_SAMPLES, evaluate
+from ..device import default_device
+from ..progress import Progress, say
+from .harness import PAPER_SAMPLES, QUICK_SAMPLES, evaluate
 
 QUICK_TRAINING = {"steps": 300, "resolution": 32}
 PAPER_TRAINING = {"steps": 20000, "resolution": 128}
@@ -68,6 +69,9 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     data_roots = data_roots or {}
     paper = _paper_lookup()
     rows: list[dict[str, Any]] = []
+    if scale == "paper" and progress and default_device().type == "cpu":
+        say(_paper_scale_warning(gans, datasets, metrics, metric_config or {}, steps, resolution),
+            log=out / "study.log")
     cells = Progress(len(datasets) * len(gans), "study", log=out / "study.log")
     for dataset in datasets:
         root = data_roots.get(dataset)
@@ -117,6 +121,24 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     _write_tables(out, rows, {"scale": scale, "steps": steps, "resolution": resolution, "samples": n,
                               "metrics": metrics, "paper_source": paper_table()["source"]})
     return out
+
+
+def _paper_scale_warning(gans: list[str], datasets: list[str], metrics: list[str],
+                         metric_config: dict[str, dict[str, Any]], steps: int, resolution: int) -> str:
+    """The evaluation part of one cell, from a timed probe; training warns at its first step."""
+    from ..registry import get_registry
+    from .estimate import Probe, describe, estimate_metrics
+
+    registry = get_registry()
+    spec = registry.datasets[datasets[0]]
+    instances = {m: registry.metrics[m].resolve_factory()(registry.metrics[m].make_config(metric_config.get(m, {})))
+                 for m in metrics}
+    seconds, parts = estimate_metrics(instances, Probe(PAPER_SAMPLES, resolution, spec.channels,
+                                                       len(spec.label_map), default_device()))
+    cells = len(gans) * len(datasets)
+    return (f"paper scale on the CPU: {cells} cell(s), each training {steps} steps at {resolution} px (the first "
+            f"step's time gives that estimate) and evaluating for about {describe(seconds)} ({'; '.join(parts)}; "
+            "from a short timed probe). The quick scale takes minutes: --scale quick (scale='quick' in Python).")
 
 
 def _finished(path: Path, metrics: list[str], scale: str, seed: int, n: int | None) -> dict[str, Any] | None:

@@ -45,11 +45,15 @@ class TrainingInterrupted(MedganZooError):
 
 @dataclass
 class TrainResult:
+    """A finished run. ``seconds`` and ``images_per_second`` cover the whole run, resumed parts
+    included; ``resumed_from`` lists the steps it was resumed at."""
+
     out: Path
     steps: int
     seconds: float
     images_per_second: float
     last_metrics: dict[str, float] = field(default_factory=dict)
+    resumed_from: list[int] = field(default_factory=list)
 
     def load(self):
         from ..model import load
@@ -186,16 +190,19 @@ class Trainer:
                           f"{first_step * steps / 3600:.1f} h; use a GPU, or a CPU-sized configuration (`medgan-zoo "
                           "train --help` shows some)")
 
-    def _save(self, step: int) -> None:
+    def _save(self, step: int, seconds: float, resumed_from: list[int]) -> None:
         save_checkpoint(self.out / "checkpoints" / CHECKPOINT, self.gan, step, self.rng,
-                        {"train": json.loads(self.config.model_dump_json())})
+                        {"train": json.loads(self.config.model_dump_json()), "seconds": seconds,
+                         "resumed_from": resumed_from})
 
-    def _export(self, step: int, seconds: float, ips: float) -> None:
+    def _export(self, step: int, seconds: float, ips: float, resumed_from: list[int]) -> None:
         from ..model import GanModel, info_for
 
         training = {"steps": step, "batch_size": self.gan.config.batch_size, "seed": self.config.seed,
                     "seconds": round(seconds, 1), "images_per_second": round(ips, 1),
                     "device": str(self.device), "train_config": json.loads(self.config.model_dump_json())}
+        if resumed_from:
+            training["resumed_from"] = resumed_from
         info = info_for(self.config.gan, self.gan, self.dataset, training)
         GanModel(self.gan, info, self.device).save_pretrained(self.out, grid_options=self._grid_options())
 
@@ -205,11 +212,13 @@ class Trainer:
         c = self.config
         self.setup()
         self.out.mkdir(parents=True, exist_ok=True)
-        start = 0
+        start, earlier, resumed_from = 0, 0.0, []
         if self.resume:
             checkpoint = self.out / "checkpoints" / CHECKPOINT
             tensors, meta = read_checkpoint(checkpoint)
             start = restore_checkpoint(tensors, meta, self.gan, self.rng, checkpoint)
+            # time spent before the checkpoint (absent from 0.1.0 checkpoints: then this part only)
+            earlier, resumed_from = float(meta.get("seconds", 0.0)), [*meta.get("resumed_from", []), start]
         (self.out / RUN_CONFIG).write_text(c.model_dump_json(indent=2))
         metrics_path, rows = self._metrics_writer(start)
         board = self._tensorboard()
@@ -245,7 +254,7 @@ class Trainer:
                         now = time.perf_counter()
                         row = {"step": step, **{k: float(v) / window_steps for k, v in sums.items()},
                                "images_per_second": per_step * window_steps / max(now - window_start, 1e-9),
-                               "seconds": now - began}
+                               "seconds": earlier + now - began}
                         rows.append({k: str(v) for k, v in row.items()})
                         _write_csv(metrics_path, rows)
                         if board is not None:
@@ -257,7 +266,7 @@ class Trainer:
                     if step % c.sample_every == 0:
                         self._write_grid(step)
                     if due_checkpoint:
-                        self._save(step)
+                        self._save(step, earlier + time.perf_counter() - began, resumed_from)
                         last_good = step
                     if stop.requested:
                         raise TrainingInterrupted(
@@ -273,12 +282,14 @@ class Trainer:
             progress.close()
             if board is not None:
                 board.close()
-        seconds = time.perf_counter() - began
-        ips = images / max(seconds, 1e-9)
+        seconds = earlier + time.perf_counter() - began
+        # totals with totals: every step's images over the whole run's time (without the earlier
+        # time of a 0.1.0 checkpoint, the rate of this part)
+        ips = (per_step * c.steps if earlier else images) / max(seconds, 1e-9)
         self._write_grid(c.steps)
-        self._export(c.steps, seconds, ips)
+        self._export(c.steps, seconds, ips, resumed_from)
         last = {k: float(v) for k, v in rows[-1].items()} if rows else {}
-        return TrainResult(self.out, c.steps, seconds, ips, last)
+        return TrainResult(self.out, c.steps, seconds, ips, last, resumed_from)
 
     def _check(self, logs: dict[str, torch.Tensor], step: int, last_good: int) -> None:
         if not logs:
