@@ -7,9 +7,12 @@ Importing this package is light: torch and the heavy libraries are imported wher
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .data.configs import DatasetConfig, PhantomConfig, RealDatasetConfig
 from .errors import ConfigError, MedganZooError, PluginError, UnknownNameError
 from .factory import create_gan, create_loss, load_dataset
+from .gans.config import GanConfig
 from .hookspecs import hookimpl
+from .losses.base import AdversarialLoss, Regularizer
 from .registry import Problem, Registry, get_registry, reset_registry, use_registry
 from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
 
@@ -22,7 +25,23 @@ if TYPE_CHECKING:
     from .sampling import Samples
     from .training.engine import train
 
+# The public contract of each plugin kind (docs/plugins.md), resolved on first access (torch).
+_CONTRACTS = {
+    "GAN": ("medgan_zoo.gans.base", "GAN"),
+    "StepContext": ("medgan_zoo.gans.base", "StepContext"),
+    "DcganFamilyGAN": ("medgan_zoo.gans.dcgan_family", "DcganFamilyGAN"),
+    "DcganFamilyConfig": ("medgan_zoo.gans.dcgan_configs", "DcganFamilyConfig"),
+    "SliceArrays": ("medgan_zoo.data.slices", "SliceArrays"),
+    "SliceDataset": ("medgan_zoo.data.slices", "SliceDataset"),
+    "make_dataset": ("medgan_zoo.data.build", "make_dataset"),
+    "Metric": ("medgan_zoo.metric", "Metric"),
+    "MetricResult": ("medgan_zoo.metric", "MetricResult"),
+    "Cell": ("medgan_zoo.metric", "Cell"),
+    "EvalContext": ("medgan_zoo.metric", "EvalContext"),
+}
+
 _LAZY = {
+    **_CONTRACTS,
     "train": ("medgan_zoo.training.engine", "train"),
     "load": ("medgan_zoo.model", "load"),
     "GanModel": ("medgan_zoo.model", "GanModel"),
@@ -49,6 +68,23 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "__version__",
+    "AdversarialLoss",
+    "Cell",
+    "DatasetConfig",
+    "DcganFamilyConfig",
+    "DcganFamilyGAN",
+    "EvalContext",
+    "GAN",
+    "GanConfig",
+    "Metric",
+    "MetricResult",
+    "PhantomConfig",
+    "RealDatasetConfig",
+    "Regularizer",
+    "SliceArrays",
+    "SliceDataset",
+    "StepContext",
+    "make_dataset",
     "ConfigError",
     "DatasetSpec",
     "GanModel",

@@ -48,12 +48,13 @@ def cli() -> None:
 
 @cli.group("plugins", cls=_Group, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list for machines.")
+@click.option("--check", is_flag=True, help="Also import every factory (slower) and report those that fail.")
 @click.pass_context
-def plugins(ctx: click.Context, as_json: bool) -> None:
+def plugins(ctx: click.Context, as_json: bool, check: bool) -> None:
     """List installed GAN, loss, dataset and metric plugins and any that failed to load."""
     if ctx.invoked_subcommand is not None:
         return
-    entries = get_registry().entries()
+    entries = get_registry().entries(check=check)
     if as_json:
         _print_json([vars(e) for e in entries])
         return
@@ -72,6 +73,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     for e in failed:
         console.print(f"[red]{e.status}[/red] {e.distribution} {e.version} "
                       f"(plugin {e.plugin!r}): {e.reason}", markup=True, highlight=False)
+    if check and failed:
+        ctx.exit(1)
 
 
 @plugins.command("show")
@@ -335,6 +338,14 @@ def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None
     click.echo(f"wrote {count} samples of {loaded.info.gan} ({loaded.info.dataset}) to {out} as {fmt}")
 
 
+_SET_METRIC_HELP = ("A metric's config field as METRIC.KEY=VALUE (`medgan-zoo plugins show metric NAME` lists them), "
+                    "or dataset.KEY=VALUE for the data set.")
+
+
+def _metric_names(text: str | None) -> list[str]:
+    return [m.strip() for m in (text or "").split(",") if m.strip()]
+
+
 def _metric_settings(settings: tuple[str, ...]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """``--set METRIC.KEY=VALUE`` and ``--set dataset.KEY=VALUE`` pairs."""
     metrics: dict[str, dict[str, Any]] = {}
@@ -354,24 +365,25 @@ def _metric_settings(settings: tuple[str, ...]) -> tuple[dict[str, dict[str, Any
 @click.argument("model")
 @click.option("--dataset", required=True, help="Data set to compare against (its train and test splits).")
 @_data_root
-@click.option("--metrics", default="dice,unet-fd,memorisation", show_default=True,
-              help="Comma-separated metric plugins (medgan-zoo plugins shows them), e.g. fid,kid,dice.")
+@click.option("--metrics", help="Comma-separated metric plugins (default: those marked default that can run here; "
+              "`medgan-zoo plugins` lists them).")
 @click.option("-n", "count", type=int, help="Generated samples (default 10,000; quick scale 256).")
 @click.option("--scale", type=click.Choice(["quick", "paper"]), default="paper", show_default=True,
               help="quick: small U-Net budgets for CI and demos; paper: the protocol's full budgets.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", help="cpu, cuda ... (default: CUDA when available).")
 @click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
-              help="A metric's config field, e.g. dice.steps=500 or fid.weights=PATH; dataset.KEY for the data set.")
+              help=_SET_METRIC_HELP)
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Write evaluation.json and .md here.")
-def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: str, count: int | None, scale: str,
+def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: str | None, count: int | None,
+                     scale: str,
                      seed: int, device: str | None, settings: tuple[str, ...], out: Path | None) -> None:
     """Sample from MODEL and score it against a data set; prints the headline of each metric."""
-    from .evaluation.harness import evaluate, headline
+    from .evaluation.harness import default_metrics, evaluate, headline_text
 
     if count is not None and count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
-    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    names = _metric_names(metrics) or default_metrics(note=lambda text: click.echo(text, err=True))
     metric_config, dataset_config = _metric_settings(settings)
     try:
         results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
@@ -381,7 +393,7 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
         kept = f"the metrics finished before it are in {out / 'evaluation.json'}; " if out is not None else ""
         raise click.ClickException(f"interrupted: {kept}run the command again with --metrics for the rest") from None
     for name in names:
-        click.echo(f"{name}: {headline(name, results[name])}")
+        click.echo(f"{name}: {headline_text(results[name])}")
     if out is not None:
         click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.md'}")
 
@@ -394,11 +406,11 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
 @click.option("--scale", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
 @click.option("--steps", type=int, help="Training steps per GAN (quick: 300, paper: 20,000).")
 @click.option("--resolution", type=int, help="Training resolution (quick: 32, paper: 128).")
-@click.option("--metrics", help="Comma-separated metrics (default: dice,unet-fd,memorisation, plus fid with weights).")
+@click.option("--metrics", help="Comma-separated metrics (default: those marked default that can run here).")
 @click.option("-n", "count", type=int, help="Samples per GAN (quick: 256, paper: 10,000).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
-              help="A metric's config field, or dataset.KEY for every data set.")
+              help=_SET_METRIC_HELP)
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
 def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: str, steps: int | None,
                   resolution: int | None, metrics: str | None, count: int | None, seed: int,
@@ -417,7 +429,7 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
         folder = study([g.strip() for g in gans.split(",") if g.strip()],
                        [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
                        resolution=resolution, n=count,
-                       metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+                       metrics=_metric_names(metrics) or None,
                        data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed)
     except KeyboardInterrupt:
         raise click.ClickException(f"interrupted: finished training runs and evaluations stay in {out}; the same "

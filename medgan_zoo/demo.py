@@ -61,13 +61,9 @@ def run_demo(out: str | Path | None = None, steps: int | None = None, unet_steps
 
 
 def _metrics() -> list[str]:
-    from .evaluation.inception import WeightsNotFound, find_inception_weights
+    from .evaluation.harness import default_metrics
 
-    try:
-        find_inception_weights(download=False)
-        return ["dice", "unet-fd", "memorisation", "fid"]
-    except WeightsNotFound:
-        return ["dice", "unet-fd", "memorisation"]
+    return default_metrics()
 
 
 class _Demo:
@@ -128,8 +124,8 @@ class _Demo:
 
         r = self.recipe
         result = train(g.gan, r.dataset, out=self.out / g.gan, resolution=r.resolution, steps=g.steps,
-                       gan_config=g.config, dataset_config=r.dataset_config, log_every=100, sample_every=10**9, checkpoint_every=500,
-                       seed=self.seed, progress=self.progress)
+                       gan_config=g.config, dataset_config=r.dataset_config, log_every=100, sample_every=10**9,
+                       checkpoint_every=500, seed=self.seed, progress=self.progress)
         samples = load(self.out / g.gan).sample(16, seed=self.seed)
         save_grid(samples.grid(16, 4), self.out / f"{g.gan}.png", f"{g.label} (seed {self.seed})",
                   samples.label_map, scale=GRID_SCALE)

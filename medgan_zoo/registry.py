@@ -180,14 +180,21 @@ class Registry:
         """The spec ``name`` of ``kind``; raises a clear error when it cannot be used."""
         return self.table(kind)[name]
 
-    def entries(self) -> list[Entry]:
-        """Rows for listings: usable specs, conflicts, failures and disabled distributions."""
+    def entries(self, check: bool = False) -> list[Entry]:
+        """Rows for listings: usable specs, conflicts, failures and disabled distributions.
+        ``check`` imports every factory: one that does not import is listed as ``error``."""
         rows: list[Entry] = []
         for kind in KINDS:
             for spec in self.table(kind).values():
                 assert spec.origin is not None
+                status, reason = "ok", ""
+                if check:
+                    try:
+                        spec.resolve_factory()
+                    except PluginError as exc:
+                        status, reason = "error", str(exc)
                 rows.append(Entry(spec.name, kind, spec.origin.distribution, spec.origin.version,
-                                  "ok", spec.summary, plugin=spec.origin.plugin))
+                                  status, spec.summary, reason, spec.origin.plugin))
         for p in self.problems:
             rows.append(Entry(p.name or "-", p.kind or "-", p.distribution, p.version, p.status,
                               reason=p.reason, plugin=p.plugin))
@@ -197,9 +204,12 @@ class Registry:
         return rows
 
     @classmethod
-    def load(cls, sources: Iterable[PluginSource],
-             disabled: Iterable[tuple[str, str]] = ()) -> Registry:
-        """Load the given plugins, each on its own, and build the registry."""
+    def load(cls, sources: Iterable[PluginSource], disabled: Iterable[tuple[str, str]] = (),
+             builtins: bool = False) -> Registry:
+        """Load the given plugins, each on its own, and build the registry; ``builtins=True`` loads
+        medgan-zoo's own plugins first (a test of an external plugin beside the built-ins)."""
+        if builtins:
+            sources = [*builtin_sources(), *sources]
         return _Loader().run(sources, tuple(disabled))
 
 
@@ -266,6 +276,17 @@ class _Loader:
                 usable[name] = specs[0]
                 self.blocked[kind].pop(name, None)
                 continue
+            builtin = [s for s in specs if s.origin is not None and s.origin.builtin]
+            if len(builtin) == 1:  # a built-in cannot be uninstalled: it keeps its name
+                usable[name] = builtin[0]
+                for spec in specs:
+                    if spec is not builtin[0]:
+                        assert spec.origin is not None
+                        self.problems.append(Problem(
+                            spec.origin.distribution, spec.origin.version,
+                            f"{kind} {name!r} is medgan-zoo's own; this registration is ignored (rename it)",
+                            spec.origin.plugin, kind, name, "conflict"))
+                continue
             claimants = " and ".join(str(s.origin) for s in specs)
             reason = (f"{kind} {name!r} is registered by {claimants}; "
                       "uninstall one of them to use it")
@@ -321,6 +342,11 @@ def _allowed_external() -> set[str] | None:
     if value is None:
         return None
     return {normalize_distribution(n.strip()) for n in value.split(",") if n.strip()}
+
+
+def builtin_sources() -> list[PluginSource]:
+    """medgan-zoo's own plugins, from its entry points."""
+    return [s for s in entry_point_sources()[0] if s.builtin]
 
 
 def entry_point_sources() -> tuple[list[PluginSource], list[tuple[str, str]]]:

@@ -80,12 +80,19 @@ class Origin(BaseModel):
     def __str__(self) -> str:
         return f"{self.distribution} {self.version}"
 
+    @property
+    def builtin(self) -> bool:
+        """Registered by medgan-zoo itself."""
+        return re.sub(r"[-_.]+", "-", self.distribution).lower() == "medgan-zoo"
+
 
 class PluginSpec(BaseModel):
     """Fields shared by every spec kind."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
     kind: ClassVar[str] = "plugin"
+    #: 'module:Class' the config model must derive from (checked at registration).
+    config_base: ClassVar[str] = "medgan_zoo.specs:PluginConfig"
 
     name: Slug = Field(description="Lower-case slug, e.g. 'wgan-gp'.")
     summary: str = Field(min_length=1, max_length=200, description="One line for listings.")
@@ -117,6 +124,12 @@ class PluginSpec(BaseModel):
     @field_validator("config")
     @classmethod
     def _config_model(cls, model: type[BaseModel]) -> type[BaseModel]:
+        module_name, _, attribute = cls.config_base.partition(":")
+        base = getattr(importlib.import_module(module_name), attribute)
+        if not (isinstance(model, type) and issubclass(model, base)):
+            raise ValueError(f"config model {getattr(model, '__name__', model)} must derive from "
+                             f"{module_name.split('.')[0]}.{attribute} ({cls.config_base}), the base of every "
+                             f"{cls.kind} config")
         if model.model_config.get("extra") != "forbid":
             raise ValueError(
                 f"config model {model.__name__} must reject unknown keys: subclass "
@@ -201,6 +214,7 @@ class GanSpec(PluginSpec):
     """A GAN architecture."""
 
     kind: ClassVar[str] = "gan"
+    config_base: ClassVar[str] = "medgan_zoo.gans.config:GanConfig"
 
     conditional: bool = Field(
         default=False,
@@ -235,6 +249,7 @@ class DatasetSpec(PluginSpec):
     """A dataset of 2D image/mask pairs, real (read from disk) or a procedural phantom."""
 
     kind: ClassVar[str] = "dataset"
+    config_base: ClassVar[str] = "medgan_zoo.data.configs:DatasetConfig"
 
     modality: str = Field(min_length=1, description="e.g. 'cine MRI', 'CT', 'fundus photograph'.")
     organ: str = Field(min_length=1, description="e.g. 'heart', 'liver', 'retina'.")
@@ -253,14 +268,67 @@ class DatasetSpec(PluginSpec):
 
 
 class MetricSpec(PluginSpec):
-    """An evaluation metric."""
+    """An evaluation metric (the object its factory returns: :class:`medgan_zoo.Metric`)."""
 
     kind: ClassVar[str] = "metric"
 
-    better: Literal["lower", "higher"] = Field(description="Which direction is better.")
-    needs_real_images: bool = Field(default=True, description="Compares against real images.")
-    needs_masks: bool = Field(default=False, description="Uses the generated/real masks.")
-    needs_test_split: bool = Field(default=False, description="Evaluates on the real test split.")
+    better: Literal["lower", "higher"] = Field(description="Which direction of its headline is better.")
+    column: str | None = Field(default=None, description="Title of its column in study tables (None: the name).")
+    quick: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Config values of the quick scale (CI, demos, phantoms); the paper scale uses the defaults.",
+    )
+    default: bool = Field(default=False, description="Evaluated when no metrics are named (evaluate, study).")
+    available: Callable[[], str | None] | str | None = Field(
+        default=None,
+        description="A function (or 'module:attribute') that returns why the metric cannot run on this machine "
+        "(e.g. missing weights), or None; a default metric that cannot run is left out with that reason.",
+    )
+    study: dict[str, Any] = Field(default_factory=dict, description="Config values the study evaluates models with.")
+    baseline: dict[str, Any] | None = Field(
+        default=None,
+        description="Config values to score the real training data itself, giving the study's real-data rows "
+        "(None: none).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            retired = [k for k in ("needs_real_images", "needs_masks", "needs_test_split") if k in data]
+            if retired:
+                import warnings
+
+                warnings.warn(f"MetricSpec {data.get('name')!r}: {', '.join(retired)} are ignored (nothing read "
+                              "them) and will be refused in a later release", DeprecationWarning, stacklevel=2)
+                data = {k: v for k, v in data.items() if k not in retired}
+        return data
+
+    @model_validator(mode="after")
+    def _presets_validate(self) -> MetricSpec:
+        for field, values in (("quick", self.quick), ("study", self.study), ("baseline", self.baseline)):
+            if values:
+                try:
+                    self.config.model_validate(values)
+                except ValidationError as exc:
+                    raise ValueError(f"{field} does not fit {self.config.__name__}: "
+                                     f"{describe_validation_error(exc, list(self.config.model_fields))}") from None
+        return self
+
+    @property
+    def title(self) -> str:
+        """Its column title."""
+        return self.column or self.name
+
+    def unavailable(self) -> str | None:
+        """Why it cannot run here (None: it can)."""
+        if self.available is None:
+            return None
+        check = self.available
+        if isinstance(check, str):
+            module_name, _, attribute = check.partition(":")
+            check = getattr(importlib.import_module(module_name), attribute)
+        return check()
 
 
 SPEC_TYPES: dict[str, type[PluginSpec]] = {

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import medgan_zoo
-from medgan_zoo import GanSpec, PluginConfig, hookimpl, use_registry
+from medgan_zoo import GanConfig, GanSpec, hookimpl, use_registry
 from medgan_zoo.cli import cli
 from medgan_zoo.registry import PluginSource, Registry, entry_point_sources
 
@@ -26,7 +26,7 @@ def runner() -> CliRunner:
 def troubled_registry() -> Registry:
     """The built-ins, a plugin that fails to import, and a name claimed twice."""
 
-    class Cfg(PluginConfig):
+    class Cfg(GanConfig):
         depth: int = 4
 
     def claims(dist: str) -> types.ModuleType:

@@ -131,7 +131,7 @@ def test_tutorial_plugin_passes_its_own_tests():
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_import_and_discovery_stay_light():

@@ -42,10 +42,24 @@ def test_every_hook_is_documented_with_its_signature(name, fn):
     assert f"`{signature}`" in docs, f"{signature} is not documented in docs/"
 
 
+def test_every_contract_member_and_spec_field_is_documented():
+    import medgan_zoo
+    from medgan_zoo.specs import SPEC_TYPES
+
+    docs = "".join(p.read_text() for p in DOCS.glob("*.md"))
+    for name in medgan_zoo._CONTRACTS:
+        assert f"`{name}`" in docs or f" {name}`" in docs or f"`{name}," in docs, f"{name} is not documented"
+    for spec in SPEC_TYPES.values():
+        for field in spec.model_fields:
+            assert f"`{field}`" in docs, f"{spec.__name__}.{field} is not documented in docs/"
+    for member in ("values", "headline", "std", "reference", "shown", "rows"):
+        assert member in medgan_zoo.MetricResult.model_fields and f"`{member}`" in TUTORIAL
+
+
 def test_tutorial_files_are_the_tested_example_plugin():
     blocks = dict(FILE_BLOCK.findall(TUTORIAL))
-    assert set(blocks) == {"pyproject.toml", "src/medgan_zoo_ragan/__init__.py",
-                           "src/medgan_zoo_ragan/loss.py", "tests/test_ragan.py"}
+    assert set(blocks) == {"pyproject.toml", "src/medgan_zoo_ragan/__init__.py", "src/medgan_zoo_ragan/loss.py",
+                           "src/medgan_zoo_ragan/data.py", "src/medgan_zoo_ragan/metric.py", "tests/test_ragan.py"}
     for relative, content in blocks.items():
         assert (EXAMPLE / relative).read_text() == content, f"docs and {relative} differ"
 

@@ -99,21 +99,27 @@ def test_a_models_pattern_with_no_match_says_so():
 def test_reports_say_what_each_number_means_and_no_spread_over_one_seed(tmp_path):
     from medgan_zoo.evaluation.harness import write_report
     from medgan_zoo.evaluation.study import _write_tables
+    from medgan_zoo.metric import Cell, MetricResult
 
-    source = {"dice": 0.5, "dice_std": None, "pooled": 0.6, "training_pairs": 10}
-    sources = {"synthetic": source, "original": source}
-    results = {"dice": {"dice": 0.5, "dice_std": None, "seeds": 1, "sources": sources, "reference": {"dice": 0.6}},
-               "meta": {"dataset": "acdc-phantom", "samples": 10, "seed": 0, "resolution": 32, "scale": "quick"}}
+    dice = MetricResult(values={"dice": 0.5, "dice_std": None, "seeds": 1}, headline="dice", std="dice_std",
+                        reference={"dice": 0.6},
+                        rows={"original": Cell(value=0.6, std=None, training_pairs=100)})
+    results = {"dice": dice.record("higher"),
+               "meta": {"dataset": "acdc-phantom", "samples": 10, "seed": 0, "resolution": 32, "scale": "quick",
+                        "model": "dcgan"}}
     write_report(tmp_path, results)
     report = (tmp_path / "evaluation.md").read_text()
     assert "| dice | dice 0.5 | dice 0.6 | Dice on the real test split of a U-Net trained on generated pairs" in report
-    assert "The reference is the value real data would get" in report
-    assert "±" not in report and "Dice (one seed)" in report and "The `original` row is the reference" in report
-    row = {"dataset": "acdc-phantom", "source": "dcgan", "masks": "generated with the image", "fid": None,
-           "dice": 0.5, "dice_std": None, "unet_fd": None, "near_copies": None, "paper_fid": None, "paper_dice": None}
+    assert "The reference is what real data gets" in report
+    assert "±" not in report and "| row | dice (one seed) | training_pairs |" in report
+    assert "| dcgan | 0.500 | – |" in report and "| original | 0.600 | 100 |" in report
+    row = {"dataset": "acdc-phantom", "source": "dcgan", "masks": "generated with the image", "dice": 0.5,
+           "dice_std": None, "paper_dice": 0.3}
     _write_tables(tmp_path, [row], {"scale": "quick", "steps": 1, "resolution": 32, "samples": 10, "metrics": ["dice"],
+                                    "columns": {"dice": "U-Net Dice"}, "better": {"dice": "higher"},
                                     "paper_source": "the paper"})
-    assert "| 0.500 |" in (tmp_path / "table2.md").read_text() and "±" not in (tmp_path / "table2.md").read_text()
+    table = (tmp_path / "table2.md").read_text()
+    assert "| U-Net Dice (↑) | paper U-Net Dice |" in table and "| 0.5 | 0.3 |" in table and "±" not in table
 
 
 def test_grids_carry_a_title_and_a_legend_of_the_label_map(tmp_path):

@@ -8,6 +8,8 @@ import pytest
 
 from medgan_zoo import (
     ConfigError,
+    DatasetSpec,
+    GanConfig,
     GanSpec,
     LossSpec,
     MetricSpec,
@@ -26,7 +28,7 @@ def make_plugin(**hooks) -> types.ModuleType:
     return module
 
 
-class Config(PluginConfig):
+class Config(GanConfig):
     width: int = 64
 
 
@@ -173,7 +175,7 @@ def test_missing_factory_is_rejected(load):
 
 
 def test_config_field_without_default_is_rejected(load):
-    class NoDefault(PluginConfig):
+    class NoDefault(GanConfig):
         depth: int
 
     @hookimpl
@@ -193,8 +195,30 @@ def test_config_that_accepts_unknown_keys_is_rejected():
     class Lenient(BaseModel):
         depth: int = 3
 
-    with pytest.raises(ValueError, match="must reject unknown keys"):
+    with pytest.raises(ValueError, match="must derive from medgan_zoo.GanConfig"):
         GanSpec(name="lenient", summary="x", factory=build, config=Lenient)
+
+    class LenientGan(GanConfig):
+        model_config = {"extra": "allow"}
+
+    with pytest.raises(ValueError, match="must reject unknown keys"):
+        GanSpec(name="lenient", summary="x", factory=build, config=LenientGan)
+
+
+def test_a_config_not_derived_from_its_kinds_base_names_the_plugin_spec_and_base(load):
+    class NoSplit(PluginConfig):  # a data set config without split/resolution/cache
+        size: int = 3
+
+    @hookimpl
+    def register_datasets(register):
+        register(DatasetSpec(name="nosplit", summary="x", factory=build, config=NoSplit, modality="MRI",
+                             organ="heart", channels=1, label_map={0: "background", 1: "lv"}))
+
+    registry = load((make_plugin(register_datasets=register_datasets), "medgan-zoo-nosplit", "1.0"))
+    (problem,) = registry.problems
+    assert problem.distribution == "medgan-zoo-nosplit" and "register_datasets built an invalid DatasetSpec" in \
+        problem.reason
+    assert "config model NoSplit must derive from medgan_zoo.DatasetConfig" in problem.reason
 
 
 def test_spec_of_the_wrong_kind_is_rejected(load):

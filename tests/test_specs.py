@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import Field, ValidationError
 
-from medgan_zoo import DatasetSpec, GanSpec, MetricSpec, PluginConfig
+from medgan_zoo import DatasetSpec, GanConfig, GanSpec, MetricSpec
 
 
-class Cfg(PluginConfig):
+class Cfg(GanConfig):
     lr: float = Field(default=2e-4, gt=0, description="Adam learning rate.")
     activation: str = "relu"
 
@@ -52,7 +52,7 @@ def test_specs_are_immutable():
 
 def test_config_fields_describe_the_model():
     spec = GanSpec(name="g", summary="G.", factory=dict, config=Cfg)
-    assert spec.config_fields() == [
+    assert spec.config_fields()[-2:] == [
         {"name": "lr", "type": "float", "default": 2e-4, "description": "Adam learning rate."},
         {"name": "activation", "type": "str", "default": "relu", "description": ""},
     ]

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..metric import Cell, MetricResult
 from .configs import DiceConfig
 
 
@@ -89,7 +90,7 @@ class DiceMetric:
         c = self.config
         return unet_step_seconds(c, probe) * c.steps * c.seeds * len(c.sources)
 
-    def __call__(self, ctx) -> dict[str, Any]:
+    def __call__(self, ctx) -> MetricResult:
         from .unet import predict, train_unet
 
         c = self.config
@@ -112,8 +113,13 @@ class DiceMetric:
                 "training_pairs": len(images),
             }
         headline = results.get("synthetic", next(iter(results.values())))
+        values = {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results,
+                  "steps": c.steps, "seeds": c.seeds, "test_subjects": len(test.subject_ids),
+                  "test_volumes": len(test.volume_ids), "encoder": c.encoder}
+        # every other source is a row of its own: "original", "original + {model}"
+        rows = {source.replace("synthetic", "{model}"): Cell.model_validate(
+                    {"value": r["dice"], "std": r["dice_std"], "pooled": r["pooled"],
+                     "training_pairs": r["training_pairs"]})
+                for source, r in results.items() if source != "synthetic"}
         reference = {"dice": results["original"]["dice"]} if "original" in results else {}
-        return {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results, "reference": reference,
-                "steps": c.steps, "seeds": c.seeds, "test_subjects": len(test.subject_ids),
-                "test_volumes": len(test.volume_ids),
-                "encoder": c.encoder}
+        return MetricResult(values=values, headline="dice", std="dice_std", reference=reference, rows=rows)

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
+from ..metric import MetricResult
 from .configs import FidConfig, KidConfig
 from .inception import InceptionFeatures
 from .statistics import FeatureAccumulator, frechet_distance, kernel_distance, mean_and_covariance
@@ -97,12 +98,12 @@ class FidMetric:
     def estimate(self, probe) -> float:
         return _estimate_inception(self.config, probe)
 
-    def __call__(self, ctx) -> dict[str, Any]:
+    def __call__(self, ctx) -> MetricResult:
         real, fake, extractor = _features(ctx, self.config)
         value = frechet_distance(*mean_and_covariance(real), *mean_and_covariance(fake))
-        return {"fid": value, "n_generated": len(fake), "n_real": len(real), "real_split": self.config.split,
-                "weights": extractor.weights.name, "weights_sha256": extractor.sha256,
-                "reference": {"fid": 0.0}}
+        values = {"fid": value, "n_generated": len(fake), "n_real": len(real), "real_split": self.config.split,
+                  "weights": extractor.weights.name, "weights_sha256": extractor.sha256}
+        return MetricResult(values=values, headline="fid", reference={"fid": 0.0})
 
 
 class KidMetric:
@@ -112,12 +113,13 @@ class KidMetric:
     def estimate(self, probe) -> float:
         return _estimate_inception(self.config, probe)
 
-    def __call__(self, ctx) -> dict[str, Any]:
+    def __call__(self, ctx) -> MetricResult:
         c = self.config
         real, fake, extractor = _features(ctx, c)
         try:  # generated first, as torch-fidelity's calculate_metrics(input1=generated, input2=real)
             mean, std = kernel_distance(fake, real, c.subsets, c.subset_size, c.seed)
         except ValueError as exc:
             raise ConfigError(f"kid: {exc} (kid.subset_size)") from None
-        return {"kid": mean, "kid_std": std, "subset_size": c.subset_size,
-                "subsets": c.subsets, "weights_sha256": extractor.sha256, "reference": {"kid": 0.0}}
+        values = {"kid": mean, "kid_std": std, "subset_size": c.subset_size, "subsets": c.subsets,
+                  "weights_sha256": extractor.sha256}
+        return MetricResult(values=values, headline="kid", std="kid_std", reference={"kid": 0.0})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,56 +13,33 @@ from pydantic import BaseModel
 
 from ..device import default_device
 from ..errors import ConfigError, MedganZooError
+from ..metric import EvalContext, as_result, config_at_scale
 from ..progress import Progress, say
 
-#: The quick scale: what CI and the demo run (phantoms at 32-64 px, a few hundred samples and steps).
-QUICK: dict[str, dict[str, Any]] = {
-    "dice": {"steps": 150, "seeds": 1, "encoder_depth": 3, "decoder_channels": [32, 16, 8], "batch_size": 16},
-    "unet-fd": {"steps": 150, "encoder_depth": 3, "decoder_channels": [32, 16, 8], "batch_size": 16},
-    "kid": {"subsets": 20, "subset_size": 100},
-}
 QUICK_SAMPLES = 256
 PAPER_SAMPLES = 10000
-DEFAULT_METRICS = ("dice", "unet-fd", "memorisation")
+#: Evaluation records written since the metric contract (evaluation.json's ``meta.format``).
+RECORD_FORMAT = 2
 
 
 class EvaluationError(MedganZooError):
     """Inputs that cannot be evaluated against the data set (channels, label map, NaN...)."""
 
 
-@dataclass
-class EvalContext:
-    """What a metric sees: the generated samples, the real splits (loaded once), shared helpers."""
+def default_metrics(note=None) -> list[str]:
+    """The metrics whose spec says ``default``, less those that cannot run here (``note`` is told why)."""
+    from ..registry import get_registry
 
-    samples: Any  # medgan_zoo.Samples
-    dataset: str
-    data_root: Path | None
-    resolution: int
-    dataset_config: dict[str, Any]
-    device: torch.device
-    out: Path | None
-    configs: dict[str, BaseModel] = field(default_factory=dict)
-    _real: dict[str, Any] = field(default_factory=dict)
-    _unets: dict[str, Any] = field(default_factory=dict)
-
-    def real(self, split: str):
-        if split not in self._real:
-            from ..factory import load_dataset
-
-            self._real[split] = load_dataset(self.dataset, self.data_root, split, self.resolution,
-                                             **self.dataset_config)
-        return self._real[split]
-
-    def metric_config(self, name: str, default: type[BaseModel]) -> BaseModel:
-        return self.configs.get(name) or default()
-
-    def reference_unet(self, config):
-        from .reference import ReferenceUnet
-
-        key = config.model_dump_json(exclude={"split"})
-        if key not in self._unets:
-            self._unets[key] = ReferenceUnet(self.real("train"), config, self.device)
-        return self._unets[key]
+    chosen = []
+    for name, spec in get_registry().metrics.items():
+        if not spec.default:
+            continue
+        reason = spec.unavailable()
+        if reason is None:
+            chosen.append(name)
+        elif note is not None:
+            note(f"{name} left out: {reason}")
+    return chosen
 
 
 def _check_samples(samples, spec) -> None:
@@ -81,19 +57,20 @@ def _check_samples(samples, spec) -> None:
         raise EvaluationError(f"mask values up to {int(masks.max())} are outside {spec.name}'s label map")
 
 
-def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = DEFAULT_METRICS, *,
+def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | None = None, *,
              n: int | None = None, scale: str = "paper", data_root: str | Path | None = None,
              dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
              seed: int = 0, device: str | None = None, out: str | Path | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Evaluate a model (a GanModel, a model folder) or a ``Samples`` object against ``dataset``.
 
-    ``metrics`` are metric plugin names; ``metric_config`` maps a name to its config fields;
-    ``scale="quick"`` uses the small U-Net budgets and 256 samples that CI and the demo run,
-    ``"paper"`` the defaults (10,000 samples). Returns ``{metric: result}`` plus ``"meta"``, and
-    writes ``evaluation.json`` and ``evaluation.md`` to ``out`` when given. ``progress`` reports
-    each stage (to stderr, and to ``out/evaluation.log``); after Ctrl-C the metrics finished so far
-    are written to ``out`` before the interruption propagates.
+    ``metrics`` are metric plugin names (None: the default ones that can run here); ``metric_config``
+    maps a metric's name to its config fields; ``scale="quick"`` applies each metric's quick preset
+    and 256 samples (what CI and the demo run), ``"paper"`` the defaults (10,000 samples). Returns
+    ``{metric: record}`` plus ``"meta"`` (a record is the metric's values with its ``reference``
+    and ``headline``), and writes ``evaluation.json`` and ``evaluation.md`` to ``out`` when given.
+    ``progress`` reports each stage (to stderr, and to ``out/evaluation.log``); after Ctrl-C the
+    metrics finished so far are written to ``out`` before the interruption propagates.
     """
     from ..registry import get_registry
     from ..sampling import Samples
@@ -101,21 +78,14 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
     if scale not in ("quick", "paper"):
         raise ConfigError(f"scale must be 'quick' or 'paper', got {scale!r}")
     registry = get_registry()
+    if metrics is None:
+        metrics = default_metrics()
     specs = {name: registry.metrics[name] for name in metrics}
     data_spec = registry.datasets[dataset]
-    configs = {}
-    for name, spec in specs.items():
-        preset = QUICK.get(name, {}) if scale == "quick" else {}
-        configs[name] = spec.make_config({**preset, **(metric_config or {}).get(name, {})})
-    unknown = set(metric_config or {}) - set(specs) - {"unet-fd"}
-    if unknown:
-        raise ConfigError(f"metric_config names metrics that are not evaluated: {sorted(unknown)}")
-    given = metric_config or {}
-    if "unet-fd" in given and "unet-fd" not in configs:  # the shared U-Net feature space
-        configs["unet-fd"] = registry.metrics["unet-fd"].make_config(
-            {**(QUICK["unet-fd"] if scale == "quick" else {}), **given["unet-fd"]})
-    elif "unet-fd" not in configs and scale == "quick":
-        configs["unet-fd"] = registry.metrics["unet-fd"].make_config(QUICK["unet-fd"])
+    settings = dict(metric_config or {})
+    for name in settings:
+        registry.metrics[name]  # an unknown metric name fails here, with suggestions
+    configs = {name: config_at_scale(spec, scale, settings.get(name, {})) for name, spec in specs.items()}
 
     n = n or (QUICK_SAMPLES if scale == "quick" else PAPER_SAMPLES)
     if isinstance(source, (str, Path)):
@@ -138,20 +108,20 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] = D
     samples = source if isinstance(source, Samples) else source.sample(n, seed=seed, device=device)
     _check_samples(samples, data_spec)
     ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
-                      dict(dataset_config or {}), run_on, out_path, configs)
+                      dict(dataset_config or {}), run_on, out_path, dict(configs), scale, settings)
     results: dict[str, Any] = {}
     with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
         for name in specs:
             bar.note(f"{name}: started ({len(samples)} samples against {dataset}, {scale} scale)")
             began = time.monotonic()
             try:
-                results[name] = instances[name](ctx)
+                results[name] = as_result(name, instances[name](ctx)).record(specs[name].better)
             except KeyboardInterrupt:
                 if out_path is not None and results:
                     write_report(out_path, {**results, "meta": _meta(dataset, scale, samples, ctx, model_info,
                                                                     configs, interrupted=name)})
                 raise
-            bar.note(f"{name}: {headline(name, results[name])} ({time.monotonic() - began:.0f} s)")
+            bar.note(f"{name}: {headline_text(results[name])} ({time.monotonic() - began:.0f} s)")
             bar.update(len(results))
     results["meta"] = _meta(dataset, scale, samples, ctx, model_info, configs)
     if out_path is not None:
@@ -180,7 +150,7 @@ def _meta(dataset: str, scale: str, samples, ctx: EvalContext, model_info, confi
     meta = {
         "dataset": dataset, "scale": scale, "samples": len(samples), "seed": samples.seed,
         "resolution": ctx.resolution, "dataset_config": ctx.dataset_config,
-        "model": model_info.gan if model_info else None,
+        "model": model_info.gan if model_info else None, "format": RECORD_FORMAT,
         "metric_config": {k: json.loads(v.model_dump_json()) for k, v in configs.items()},
     }
     if interrupted:
@@ -188,13 +158,13 @@ def _meta(dataset: str, scale: str, samples, ctx: EvalContext, model_info, confi
     return meta
 
 
-def headline(name: str, result: dict[str, Any]) -> str:
-    keys = {"fid": ["fid"], "kid": ["kid", "kid_std"], "dice": ["dice", "dice_std"], "unet-fd": ["unet_fd"],
-            "prdc": ["precision", "recall", "density", "coverage"],
-            "memorisation": ["near_copy_fraction", "ratio"]}.get(name)
-    if keys is None:
-        keys = [k for k, v in result.items() if isinstance(v, (int, float))][:4]
-    return ", ".join(f"{k} {_fmt(result[k])}" for k in keys if result.get(k) is not None)
+def headline_text(record: dict[str, Any]) -> str:
+    """``dice 0.512, dice_std 0.031``: the keys a metric's result shows (records from before the
+    metric contract: their first four numbers)."""
+    keys = (record.get("headline") or {}).get("shown")
+    if not keys:
+        keys = [k for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:4]
+    return ", ".join(f"{k} {_fmt(record[k])}" for k in keys if record.get(k) is not None)
 
 
 def reference_text(result: dict[str, Any]) -> str:
@@ -202,7 +172,27 @@ def reference_text(result: dict[str, Any]) -> str:
     return ", ".join(f"{k} {_fmt(v)}" for k, v in (result.get("reference") or {}).items()) or "-"
 
 
+def _rows_section(name: str, record: dict[str, Any], rows: dict[str, dict[str, Any]], model: str) -> list[str]:
+    """The further rows a metric measured (e.g. a U-Net trained on real pairs), one table."""
+    head = record["headline"]
+    own = {"value": head["value"], "std": head["std"]}
+    table = {"{model}": own, **rows}
+    extra = sorted({k for cell in rows.values() for k in cell if k not in ("value", "std")})
+    spread = any(cell.get("std") is not None for cell in table.values())
+    over = "mean ± std over seeds" if spread else "one seed"
+    lines = ["", f"## {name} by row", "", f"| row | {head['key']} ({over}) | " + " | ".join(extra) + " |",
+             "| --- | --- |" + " --- |" * len(extra)]
+    for label, cell in table.items():
+        std = "" if cell.get("std") is None else f" ± {cell['std']:.3f}"
+        value = "–" if cell.get("value") is None else f"{cell['value']:.3f}{std}"
+        lines.append(f"| {label.replace('{model}', model)} | {value} | "
+                     + " | ".join(_fmt(cell.get(k)) for k in extra) + " |")
+    return lines
+
+
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.4g}"
     return str(value)
@@ -223,23 +213,14 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
              f"{meta['scale']} scale.", "", "| metric | result | reference | what it measures |",
              "| --- | --- | --- | --- |"]
     specs = _metric_specs()
-    lines += [f"| {name} | {headline(name, result)} | {reference_text(result)} | "
+    lines += [f"| {name} | {headline_text(result)} | {reference_text(result)} | "
               f"{specs[name].summary if name in specs else ''} |"
               for name, result in results.items() if name != "meta"]
-    lines += ["", "The reference is the value real data would get: 0 for a distance between feature "
-              "distributions, the real training data's Dice, the near-copy rate of real test images."]
-    dice = results.get("dice")
-    if dice:
-        one_seed = dice.get("seeds") == 1
-        lines += ["", "## U-Net Dice on the real test split, by training source", "",
-                  f"| source | Dice ({'one seed' if one_seed else 'mean ± std over seeds'}) | pooled | "
-                  "training pairs |",
-                  "| --- | --- | --- | --- |"]
-        for source, r in dice["sources"].items():
-            spread = "" if r["dice_std"] is None else f" ± {r['dice_std']:.3f}"
-            lines.append(f"| {source} | {r['dice']:.3f}{spread} | {r['pooled']:.3f} | {r['training_pairs']} |")
-        if "original" in dice["sources"]:
-            lines += ["", "The `original` row is the reference: a U-Net trained on the real training pairs. "
-                      "Generated pairs that train it as well score as high."]
+    lines += ["", "The reference is what real data gets: 0 for a distance between feature distributions, "
+              "the Dice of a U-Net trained on the real training pairs, the near-copy rate of real test images."]
+    for name, result in results.items():
+        rows = (result.get("headline") or {}).get("rows") if name != "meta" else None
+        if rows:
+            lines += _rows_section(name, result, rows, meta.get("model") or "generated")
     lines += ["", "Full results: `evaluation.json`.", ""]
     (out / "evaluation.md").write_text("\n".join(lines))

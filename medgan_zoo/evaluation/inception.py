@@ -80,6 +80,15 @@ def _sha256(path: Path) -> str:
     return _file_sha256(path, stat.st_size, stat.st_mtime_ns)
 
 
+def weights_missing() -> str | None:
+    """Why FID/KID cannot run by default here (no weights on this machine), or None."""
+    try:
+        find_inception_weights(download=False)
+    except WeightsNotFound as exc:
+        return f"no Inception weights on this machine ({str(exc).splitlines()[0]})"
+    return None
+
+
 def find_inception_weights(path: str | Path | None = None, download: bool | None = None) -> Path:
     """The weights file: ``path``, ``$MEDGAN_ZOO_INCEPTION_WEIGHTS``, the torch hub cache under
     either project's name, or a download (skipped when ``$MEDGAN_ZOO_OFFLINE`` is set).

@@ -3,12 +3,11 @@ sample is to its nearest training image; FID cannot see a GAN that copies its tr
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..metric import MetricResult
 from .configs import MemorisationConfig, PrdcConfig, UnetFdConfig
 from .statistics import FeatureAccumulator, prdc
 
@@ -49,18 +48,19 @@ class PrdcMetric:
     def __init__(self, config: PrdcConfig):
         self.config = config
 
-    def __call__(self, ctx) -> dict[str, Any]:
+    def __call__(self, ctx) -> MetricResult:
         real_images = ctx.real(self.config.split).images
         embed_real, embed_fake = _space(ctx, self.config.features, self.config)
         result = prdc(embed_real(real_images), embed_fake(ctx.samples.images), self.config.k)
-        return {**result, "k": self.config.k, "features": self.config.features, "real_split": self.config.split}
+        values = {**result, "k": self.config.k, "features": self.config.features, "real_split": self.config.split}
+        return MetricResult(values=values, headline="coverage", shown=("precision", "recall", "density", "coverage"))
 
 
 class MemorisationMetric:
     def __init__(self, config: MemorisationConfig):
         self.config = config
 
-    def __call__(self, ctx) -> dict[str, Any]:
+    def __call__(self, ctx) -> MetricResult:
         c = self.config
         train, test = ctx.real("train"), ctx.real("test")
         embed, _ = _space(ctx, c.features)
@@ -75,8 +75,6 @@ class MemorisationMetric:
             "near_copy_threshold": threshold,
             "near_copy_fraction": float((sample_d < threshold).double().mean()),
             "features": c.features,
-            # real test images: the quantile the threshold is taken at, and a ratio of 1
-            "reference": {"near_copy_fraction": c.copy_quantile, "ratio": 1.0},
         }
         if c.pairs and ctx.out is not None:
             from ..data.preview import overlay_grid, save_grid
@@ -89,7 +87,9 @@ class MemorisationMetric:
             save_grid(overlay_grid(images, masks, columns=2), path,
                       "closest pairs: generated sample | its nearest training image", train.label_map)
             result["pairs_image"] = path.name
-        return result
+        # real test images: the quantile the threshold is taken at, and a ratio of 1
+        return MetricResult(values=result, headline="near_copy_fraction", shown=("near_copy_fraction", "ratio"),
+                            reference={"near_copy_fraction": c.copy_quantile, "ratio": 1.0})
 
 
 class PrecisionRecallDensityCoverage(FeatureAccumulator):

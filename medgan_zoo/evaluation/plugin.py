@@ -7,34 +7,40 @@ from ..specs import MetricSpec
 from . import configs
 
 _PKG = "medgan_zoo.evaluation"
+_UNET_QUICK = {"steps": 150, "encoder_depth": 3, "decoder_channels": [32, 16, 8], "batch_size": 16}
 
 
 @hookimpl
 def register_metrics(register: Register) -> None:
     register(MetricSpec(
-        name="fid", better="lower", config=configs.FidConfig, factory=f"{_PKG}.fid:FidMetric",
+        name="fid", better="lower", config=configs.FidConfig, factory=f"{_PKG}.fid:FidMetric", column="FID",
+        default=True, available=f"{_PKG}.inception:weights_missing",
         summary="Frechet Inception Distance with torch-fidelity's Inception (image channels only).",
     ))
     register(MetricSpec(
-        name="kid", better="lower", config=configs.KidConfig, factory=f"{_PKG}.fid:KidMetric",
+        name="kid", better="lower", config=configs.KidConfig, factory=f"{_PKG}.fid:KidMetric", column="KID",
+        quick={"subsets": 20, "subset_size": 100},
         summary="Kernel Inception Distance (unbiased MMD^2, cubic kernel) over random subsets.",
     ))
     register(MetricSpec(
-        name="dice", better="higher", needs_masks=True, needs_test_split=True, config=configs.DiceConfig,
-        factory=f"{_PKG}.dice:DiceMetric",
+        name="dice", better="higher", config=configs.DiceConfig, factory=f"{_PKG}.dice:DiceMetric",
+        column="U-Net Dice", default=True, quick={**_UNET_QUICK, "seeds": 1},
+        study={"sources": ["synthetic", "original + synthetic"]},
+        baseline={"sources": ["original", "augmented original"]},
         summary="Dice on the real test split of a U-Net trained on generated pairs (paper Table 2).",
     ))
     register(MetricSpec(
-        name="unet-fd", better="lower", needs_masks=True, config=configs.UnetFdConfig,
-        factory=f"{_PKG}.reference:UnetFdMetric",
+        name="unet-fd", better="lower", config=configs.UnetFdConfig, factory=f"{_PKG}.reference:UnetFdMetric",
+        column="U-Net FD", default=True, quick=_UNET_QUICK,
         summary="Frechet distance in a reference U-Net's bottleneck (medical features, no downloads).",
     ))
     register(MetricSpec(
         name="prdc", better="higher", config=configs.PrdcConfig, factory=f"{_PKG}.neighbours:PrdcMetric",
+        column="coverage",
         summary="Precision, recall, density and coverage in a chosen feature space.",
     ))
     register(MetricSpec(
-        name="memorisation", better="lower", needs_test_split=True, config=configs.MemorisationConfig,
-        factory=f"{_PKG}.neighbours:MemorisationMetric",
+        name="memorisation", better="lower", config=configs.MemorisationConfig,
+        factory=f"{_PKG}.neighbours:MemorisationMetric", column="near-copies", default=True,
         summary="Nearest-training-image distances of samples; fraction of near-copies; closest pairs image.",
     ))

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any
 
 import torch
 from torch import Tensor
 
 from ..data.cache import cache_root
 from ..hub import sha256_of
+from ..metric import MetricResult
 from .configs import UnetFdConfig
 from .feature_cache import cached_features
 from .statistics import frechet_distance_of
@@ -63,10 +63,10 @@ class UnetFdMetric:
 
         return unet_step_seconds(self.config, probe) * self.config.steps
 
-    def __call__(self, ctx) -> dict[str, Any]:
+    def __call__(self, ctx) -> MetricResult:
         reference = ctx.reference_unet(self.config)
         real = reference.real_features(ctx.real(self.config.split))
         fake = reference.features(ctx.samples.images)
-        return {"unet_fd": frechet_distance_of(real, fake), "real_split": self.config.split,
-                "reference_unet_sha256": reference.sha256, "recipe": reference.recipe,
-                "reference": {"unet_fd": 0.0}}
+        values = {"unet_fd": frechet_distance_of(real, fake), "real_split": self.config.split,
+                  "reference_unet_sha256": reference.sha256, "recipe": reference.recipe}
+        return MetricResult(values=values, headline="unet_fd", reference={"unet_fd": 0.0})

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..device import default_device
 from ..progress import Progress, say
-from .harness import PAPER_SAMPLES, QUICK_SAMPLES, evaluate
+from .harness import PAPER_SAMPLES, QUICK_SAMPLES, RECORD_FORMAT, default_metrics, evaluate
 
 QUICK_TRAINING = {"steps": 300, "resolution": 32}
 PAPER_TRAINING = {"steps": 20000, "resolution": 128}
@@ -26,16 +26,6 @@ def _paper_lookup() -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["dataset"], r["source"]): r for r in paper_table()["rows"]}
 
 
-def _fid_available() -> bool:
-    from .inception import WeightsNotFound, find_inception_weights
-
-    try:
-        find_inception_weights(download=False)
-        return True
-    except WeightsNotFound:
-        return False
-
-
 def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str = "quick",
           steps: int | None = None, resolution: int | None = None, n: int | None = None,
           metrics: list[str] | None = None, data_roots: dict[str, Path] | None = None,
@@ -46,8 +36,9 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     A run folder ``out/GAN-DATASET`` that already holds a model is loaded, not retrained, and one
     whose evaluation of the same metrics, scale, seed and sample count finished is read back, not
     re-run. Each cell's stages are reported (stderr and ``out/study.log``).
-    ``metrics`` defaults to dice, unet-fd and memorisation, plus fid when Inception weights are
-    on this machine.
+    ``metrics`` defaults to the metrics marked ``default`` that can run here. Each metric is a column
+    (its headline); a metric's ``study`` settings apply to the models, and a metric with ``baseline``
+    settings also scores the real training data, giving the real-data rows.
     """
     from ..model import load
     from ..registry import get_registry
@@ -64,37 +55,42 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     preset = QUICK_TRAINING if scale == "quick" else PAPER_TRAINING
     steps = steps or preset["steps"]
     resolution = resolution or preset["resolution"]
-    metrics = list(metrics or (["fid"] if _fid_available() else []) + ["dice", "unet-fd", "memorisation"])
+    metrics = list(metrics) if metrics else default_metrics()
+    specs = {m: registry.metrics[m] for m in metrics}
     n = n or (QUICK_SAMPLES if scale == "quick" else None)
     data_roots = data_roots or {}
     paper = _paper_lookup()
-    rows: list[dict[str, Any]] = []
+    user = metric_config or {}
+    table: dict[tuple[str, str], dict[str, Any]] = {}  # (dataset, row label) -> row
+
+    def row(dataset: str, label: str, masks: str) -> dict[str, Any]:
+        return table.setdefault((dataset, label), {"dataset": dataset, "source": label, "masks": masks, "cells": {}})
+
     if scale == "paper" and progress and default_device().type == "cpu":
-        say(_paper_scale_warning(gans, datasets, metrics, metric_config or {}, steps, resolution),
-            log=out / "study.log")
+        say(_paper_scale_warning(gans, datasets, metrics, user, steps, resolution), log=out / "study.log")
     cells = Progress(len(datasets) * len(gans), "study", log=out / "study.log")
     for dataset in datasets:
         root = data_roots.get(dataset)
         common: dict[str, Any] = dict(scale=scale, data_root=root, dataset_config=dataset_config, seed=seed)
-        if "dice" in metrics:
+        with_baseline = [m for m, spec in specs.items() if spec.baseline is not None]
+        if with_baseline:
             from ..factory import load_dataset
 
             real = load_dataset(dataset, root, "train", resolution, **(dataset_config or {}))
-            baseline = evaluate(Samples(real.images, real.masks, seed, dict(real.label_map)), dataset, ["dice"],
-                                metric_config={"dice": {**(metric_config or {}).get("dice", {}),
-                                                        "sources": ["original", "augmented original"]}},
+            baseline = evaluate(Samples(real.images, real.masks, seed, dict(real.label_map)), dataset, with_baseline,
+                                metric_config={m: {**user.get(m, {}), **(specs[m].baseline or {})}
+                                               for m in with_baseline},
                                 out=out / f"baselines-{dataset}", progress=progress, **common)
-            for source, r in baseline["dice"]["sources"].items():
-                rows.append(_row(dataset, source, {"dice": r["dice"], "dice_std": r["dice_std"]}, paper, "real"))
+            for m in with_baseline:
+                for label, cell in baseline[m]["headline"]["rows"].items():
+                    row(dataset, label, "real")["cells"][m] = cell
         for gan in gans:
             run = out / f"{gan}-{dataset}"
             if not (run / "config.json").exists():
                 cells.note(f"{gan} on {dataset}: training {steps} steps at {resolution} px")
                 train(gan, dataset, out=run, data_root=root, resolution=resolution, steps=steps,
                       dataset_config=dataset_config, seed=seed, progress=progress, resume=(run / "train.json").exists())
-            config = {k: dict(v) for k, v in (metric_config or {}).items()}
-            if "dice" in metrics:
-                config.setdefault("dice", {})["sources"] = ["synthetic", "original + synthetic"]
+            config = {m: {**user.get(m, {}), **specs[m].study} for m in metrics}
             model = load(run)
             masks = model.gan.mask_origin
             result = _finished(run / "evaluation" / "evaluation.json", metrics, scale, seed, n)
@@ -105,21 +101,18 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
             else:
                 cells.note(f"{gan} on {dataset}: evaluated before, read from {run / 'evaluation'}")
             cells.update(cells.done + 1)
-            values = {k: result[m][k] for m, k in (("fid", "fid"), ("unet-fd", "unet_fd")) if m in result}
-            if "memorisation" in result:
-                values["near_copies"] = result["memorisation"]["near_copy_fraction"]
-            if "dice" in result:
-                synthetic = result["dice"]["sources"]["synthetic"]
-                both = result["dice"]["sources"]["original + synthetic"]
-                rows.append(_row(dataset, gan, {**values, "dice": synthetic["dice"], "dice_std": synthetic["dice_std"]},
-                                 paper, masks))
-                rows.append(_row(dataset, f"original + {gan}", {"dice": both["dice"], "dice_std": both["dice_std"]},
-                                 paper, f"real + {masks}"))
-            else:
-                rows.append(_row(dataset, gan, values, paper, masks))
+            for m in metrics:
+                head = result[m]["headline"]
+                row(dataset, gan, masks)["cells"][m] = {"value": head["value"], "std": head["std"]}
+                for label, cell in head["rows"].items():
+                    if "{model}" in label:  # a row of this model's (real + generated); real-only rows come
+                        row(dataset, label.replace("{model}", gan), f"real + {masks}")["cells"][m] = cell
     cells.close()
+    rows = [_row(r, metrics, paper) for r in table.values()]
     _write_tables(out, rows, {"scale": scale, "steps": steps, "resolution": resolution, "samples": n,
-                              "metrics": metrics, "paper_source": paper_table()["source"]})
+                              "metrics": metrics, "columns": {m: specs[m].title for m in metrics},
+                              "better": {m: specs[m].better for m in metrics},
+                              "paper_source": paper_table()["source"]})
     return out
 
 
@@ -150,40 +143,53 @@ def _finished(path: Path, metrics: list[str], scale: str, seed: int, n: int | No
         meta = result["meta"]
     except (ValueError, KeyError):
         return None
-    same = (meta.get("scale") == scale and meta.get("seed") == seed and (n is None or meta.get("samples") == n)
+    same = (meta.get("format") == RECORD_FORMAT and meta.get("scale") == scale and meta.get("seed") == seed
+            and (n is None or meta.get("samples") == n)
             and not meta.get("interrupted_during") and set(metrics) <= set(result))
     return result if same else None
 
 
-def _row(dataset: str, source: str, values: dict[str, Any], paper: dict, masks: str) -> dict[str, Any]:
-    reference = paper.get((dataset, source), {})
-    return {"dataset": dataset, "source": source, "masks": masks, "fid": values.get("fid"), "dice": values.get("dice"),
-            "dice_std": values.get("dice_std"), "unet_fd": values.get("unet_fd"),
-            "near_copies": values.get("near_copies"), "paper_fid": reference.get("fid"),
-            "paper_dice": reference.get("dice")}
+def _row(r: dict[str, Any], metrics: list[str], paper: dict) -> dict[str, Any]:
+    """A flat row: dataset, source, masks, then per metric its value, its std and the paper's value."""
+    published = paper.get((r["dataset"], r["source"]), {})
+    flat = {"dataset": r["dataset"], "source": r["source"], "masks": r["masks"]}
+    for m in metrics:
+        cell = r["cells"].get(m) or {}
+        flat[m] = cell.get("value")
+        flat[f"{m}_std"] = cell.get("std")
+    for m in metrics:
+        if m in published:
+            flat[f"paper_{m}"] = published[m]
+    return flat
 
 
-def _cell(value: Any, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+def _cell(value: Any, std: Any = None) -> str:
+    """``0.512 ± 0.031``; no spread over a single seed; – for no value."""
+    if value is None:
+        return "–"
+    return f"{value:.4g}" + ("" if std is None else f" ± {std:.3f}")
 
 
 def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
     (out / "table2.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     with (out / "table2.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["dataset"])
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for r in rows for k in r)) or ["dataset"])
         writer.writeheader()
         writer.writerows(rows)
+    columns: dict[str, str] = meta.get("columns") or {m: m for m in meta["metrics"]}
+    better = meta.get("better") or {}
+    paper_columns = [m for m in columns if any(f"paper_{m}" in r for r in rows)]
+    titles = [f"{title} ({'↓' if better.get(m) == 'lower' else '↑'})" if m in better else title
+              for m, title in columns.items()]
     lines = ["# Table 2, reproduced", "",
              f"Scale: {meta['scale']} ({meta['steps']} training steps at {meta['resolution']} px, "
              f"{meta['samples'] or 'default'} samples per GAN); metrics: {', '.join(meta['metrics'])}.", "",
-             "| dataset | source | masks | FID | U-Net Dice | U-Net FD | near-copies | paper FID | paper Dice |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| dataset | source | masks | " + " | ".join(titles + [f"paper {columns[m]}" for m in paper_columns])
+             + " |", "| --- | --- | --- |" + " --- |" * (len(columns) + len(paper_columns))]
     for r in rows:
-        spread = "" if r.get("dice_std") is None else f" ± {r['dice_std']:.3f}"  # none over a single seed
-        dice = "–" if r["dice"] is None else f"{r['dice']:.3f}{spread}"
-        lines.append(f"| {r['dataset']} | {r['source']} | {r['masks']} | {_cell(r['fid'], 2)} | {dice} | "
-                     f"{_cell(r['unet_fd'])} | {_cell(r['near_copies'])} | {_cell(r['paper_fid'], 2)} | "
-                     f"{_cell(r['paper_dice'], 2)} |")
+        values = [_cell(r.get(m), r.get(f"{m}_std")) for m in columns]
+        values += [_cell(r.get(f"paper_{m}")) for m in paper_columns]
+        lines.append(f"| {r['dataset']} | {r['source']} | {r['masks']} | " + " | ".join(values) + " |")
     lines += ["", "Masks: where each row's training masks come from. Unconditional GANs generate each mask with its "
               "image; a mask-conditioned GAN (SPADE) draws its image from a mask that is generated by a mask model, "
               "or taken from the real training masks (a bank), which gives it real anatomy the others must "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from ..specs import PluginConfig
@@ -33,3 +35,39 @@ class GanConfig(PluginConfig):
         if self.image_channels + self.num_classes == 0:
             raise ValueError("image_channels and num_classes cannot both be 0: the generator would output nothing")
         return self
+
+
+DiffAugmentOp = Literal["color", "translation", "cutout"]
+
+
+class DiffAugmentOption(PluginConfig):
+    """Mixin: the engine applies this DiffAugment policy to every discriminator input it hands the
+    GAN's step (``StepContext.diffaugment``)."""
+
+    diffaugment: tuple[DiffAugmentOp, ...] = Field(
+        default=(),
+        description="DiffAugment policy applied to every discriminator input, real and generated "
+        "(Zhao et al. 2020); 'color' touches image channels only.",
+    )
+
+
+class PairAugmentOptions(PluginConfig):
+    """Mixin: the engine augments the real pairs it hands the GAN's step (``StepContext.batch``)."""
+
+    augment: bool = Field(
+        default=False,
+        description="Augment real pairs: rotation, shift and scale move image and mask together; "
+        "brightness and contrast touch image channels only.",
+    )
+    augment_rotate: float = Field(default=10.0, ge=0, le=180, description="Max rotation in degrees.")
+    augment_translate: float = Field(default=0.06, ge=0, le=0.5, description="Max shift, fraction of the size.")
+    augment_scale: float = Field(default=0.08, ge=0, lt=1, description="Max zoom in or out, fraction.")
+    augment_flip_lr: bool = Field(
+        default=False, description="Left-right flips (off: they put the RV on the wrong side)."
+    )
+
+
+class CriticSteps(PluginConfig):
+    """Mixin: the GAN's step takes ``n_critic`` real batches (the engine counts images with it)."""
+
+    n_critic: int = Field(default=1, ge=1, description="Discriminator steps per generator step.")

@@ -7,19 +7,20 @@ study's Table 1 leaves a choice open.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from .config import GanConfig
+from .config import CriticSteps, DiffAugmentOp, DiffAugmentOption, GanConfig, PairAugmentOptions
+
+__all__ = ["DiffAugmentOp"]  # kept importable from here (0.1.0)
 
 Activation = Literal["relu", "leaky-relu", "elu", "selu"]
 Norm = Literal["batch", "instance", "none"]
 Init = Literal["normal", "xavier", "xavier-uniform", "kaiming"]
-DiffAugmentOp = Literal["color", "translation", "cutout"]
 
 
-class DcganFamilyConfig(GanConfig):
+class DcganFamilyConfig(GanConfig, PairAugmentOptions, DiffAugmentOption, CriticSteps):
     """Architecture and training knobs shared by DCGAN, LSGAN, WGAN, WGAN-GP and HingeGAN."""
 
     g_filters: int = Field(default=64, ge=8, le=512,
@@ -44,7 +45,6 @@ class DcganFamilyConfig(GanConfig):
     lr: float = Field(default=2e-4, gt=0, description="Generator learning rate.")
     lr_d: float | None = Field(default=None, gt=0, description="Discriminator learning rate (None: lr).")
     betas: tuple[float, float] = Field(default=(0.5, 0.999), description="Adam betas.")
-    n_critic: int = Field(default=1, ge=1, description="Discriminator steps per generator step.")
     feature_matching_weight: float = Field(
         default=0.0, ge=0,
         description="Weight of Salimans-style feature matching: squared distance between the mean "
@@ -58,22 +58,12 @@ class DcganFamilyConfig(GanConfig):
         default=None,
         description="VGG-19 state dict (torchvision's vgg19-dcbb9e9d.pth); None: the torch hub cache.",
     )
-    augment: bool = Field(
-        default=False,
-        description="Augment real pairs: rotation, shift and scale move image and mask together; "
-        "brightness and contrast touch image channels only.",
+    loss: str | None = Field(
+        default=None,
+        description="A registered adversarial loss to train with instead of this GAN's own (e.g. a plugin's "
+        "'ragan'; `medgan-zoo plugins` lists them); None: the GAN's own objective.",
     )
-    augment_rotate: float = Field(default=10.0, ge=0, le=180, description="Max rotation in degrees.")
-    augment_translate: float = Field(default=0.06, ge=0, le=0.5, description="Max shift, fraction of the size.")
-    augment_scale: float = Field(default=0.08, ge=0, lt=1, description="Max zoom in or out, fraction.")
-    augment_flip_lr: bool = Field(
-        default=False, description="Left-right flips (off: they put the RV on the wrong side)."
-    )
-    diffaugment: tuple[DiffAugmentOp, ...] = Field(
-        default=(),
-        description="DiffAugment policy applied to every discriminator input, real and generated "
-        "(Zhao et al. 2020); 'color' touches image channels only.",
-    )
+    loss_config: dict[str, Any] = Field(default_factory=dict, description="Config fields of that loss.")
 
 
 class DcganConfig(DcganFamilyConfig):

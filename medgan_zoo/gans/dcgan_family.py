@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..losses.adversarial import HingeLoss, LeastSquaresLoss, MinimaxLoss, WassersteinLoss
 from ..losses.base import AdversarialLoss
 from ..losses.configs import GradientPenaltyConfig, LeastSquaresConfig, MinimaxConfig
@@ -99,10 +100,13 @@ class DcganFamilyGAN(GAN):
         D.requires_grad_(False)  # the generator step needs no discriminator gradients
         with ctx.autocast():
             logits, features = D(ctx.diffaugment(fake), features=True)
-            loss_g = self.loss.generator_loss(logits)
-            if c.feature_matching_weight > 0:
+            real_logits = real_features = None
+            if c.feature_matching_weight > 0 or self.loss.generator_needs_real:
                 with torch.no_grad():
-                    _, real_features = D(ctx.diffaugment(real), features=True)
+                    real_logits, real_features = D(ctx.diffaugment(real), features=True)
+            loss_g = self.loss.generator_loss(logits, real=real_logits)
+            if c.feature_matching_weight > 0:
+                assert real_features is not None
                 fm = (real_features.float().mean(0) - features.float().mean(0)).pow(2).mean()
                 loss_g = loss_g + c.feature_matching_weight * fm
                 logs["feature_matching"] = fm.detach()
@@ -121,26 +125,51 @@ def _real_label(config: DcganConfig | LsganConfig) -> float:
     return 1.0 - config.label_smoothing
 
 
+def registered_loss(config: DcganFamilyConfig, own: AdversarialLoss) -> AdversarialLoss:
+    """The loss named by ``config.loss`` (a registered adversarial loss) or, without one, ``own``."""
+    if config.loss is None:
+        if config.loss_config:
+            raise ConfigError("loss_config is set but loss is not: name the registered loss it configures")
+        return own
+    from ..factory import create_loss
+    from ..registry import get_registry
+
+    spec = get_registry().losses[config.loss]
+    if spec.role != "adversarial":
+        raise ConfigError(f"loss {config.loss!r} is a {spec.role}, not an adversarial loss (field 'loss')")
+    return create_loss(config.loss, **config.loss_config)
+
+
+def create_with_loss(config: DcganFamilyConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
+    """The DCGAN family trained with the registered loss ``config.loss`` names: the factory of a GAN
+    that changes only the loss (docs/plugins.md)."""
+    if config.loss is None:
+        raise ConfigError("this GAN trains with a registered loss: set the field 'loss' (medgan-zoo plugins "
+                          "lists the losses)")
+    return DcganFamilyGAN(config, registered_loss(config, MinimaxLoss()), with_discriminator=with_discriminator)
+
+
 def create_dcgan(config: DcganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
     loss = MinimaxLoss(MinimaxConfig(real_label=_real_label(config)))
-    return DcganFamilyGAN(config, loss, with_discriminator=with_discriminator)
+    return DcganFamilyGAN(config, registered_loss(config, loss), with_discriminator=with_discriminator)
 
 
 def create_lsgan(config: LsganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
     loss = LeastSquaresLoss(LeastSquaresConfig(real_label=_real_label(config)))
-    return DcganFamilyGAN(config, loss, with_discriminator=with_discriminator)
+    return DcganFamilyGAN(config, registered_loss(config, loss), with_discriminator=with_discriminator)
 
 
 def create_wgan(config: WganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
-    return DcganFamilyGAN(config, WassersteinLoss(), clip_value=config.clip_value or None,  # 0: no clipping
+    return DcganFamilyGAN(config, registered_loss(config, WassersteinLoss()),
+                          clip_value=config.clip_value or None,  # 0: no clipping
                           with_discriminator=with_discriminator)
 
 
 def create_wgan_gp(config: WganGpConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
     penalty = GradientPenalty(GradientPenaltyConfig(weight=config.gp_weight))
-    return DcganFamilyGAN(config, WassersteinLoss(), penalty=penalty,
+    return DcganFamilyGAN(config, registered_loss(config, WassersteinLoss()), penalty=penalty,
                           with_discriminator=with_discriminator)
 
 
 def create_hingegan(config: HingeganConfig, with_discriminator: bool = True) -> DcganFamilyGAN:
-    return DcganFamilyGAN(config, HingeLoss(), with_discriminator=with_discriminator)
+    return DcganFamilyGAN(config, registered_loss(config, HingeLoss()), with_discriminator=with_discriminator)

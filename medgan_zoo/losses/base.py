@@ -14,8 +14,12 @@ class AdversarialLoss(ABC):
     """The discriminator and generator terms of one GAN objective.
 
     Both take raw discriminator outputs (logits or critic values) of any shape and return a scalar;
-    they compute in float32 whatever the autocast dtype of the logits.
+    they compute in float32 whatever the autocast dtype of the logits. A loss whose generator term
+    compares against the real outputs (relativistic losses) sets ``generator_needs_real``: training
+    steps then pass ``real=`` (the discriminator's outputs on the real batch, without gradients).
     """
+
+    generator_needs_real: bool = False
 
     @abstractmethod
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:

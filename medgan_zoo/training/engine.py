@@ -25,6 +25,7 @@ import torch
 from ..device import default_device
 from ..errors import MedganZooError
 from ..gans.base import GAN, StepContext, joint_from_pairs
+from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
 from ..progress import Progress
 from .checkpoint import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
 from .config import RESUMABLE_CHANGES, TrainConfig, make_train_config
@@ -115,7 +116,7 @@ class Trainer:
             self.gan.generator.compile()
             if self.gan.discriminator is not None:
                 self.gan.discriminator.compile()
-        gc: Any = self.gan.config  # augmentation knobs exist on the configs that offer them
+        gc = self.gan.config
         data = joint_from_pairs(self.dataset.images, self.dataset.masks, gc.num_classes).to(self.device)
         self.data = data.contiguous(memory_format=torch.channels_last) if self.cuda else data
         self.gan.prepare_training(self.data)
@@ -123,12 +124,11 @@ class Trainer:
         self.augment = self.diffaugment = None
         from .augment import DiffAugment, PairAugment
 
-        if getattr(gc, "augment", False):
+        if isinstance(gc, PairAugmentOptions) and gc.augment:
             self.augment = PairAugment(gc.image_channels, gc.augment_rotate, gc.augment_translate,
                                        gc.augment_scale, gc.augment_flip_lr)
-        policy = tuple(getattr(gc, "diffaugment", ()))
-        if policy:
-            self.diffaugment = DiffAugment(policy, gc.image_channels)
+        if isinstance(gc, DiffAugmentOption) and gc.diffaugment:
+            self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
 
     def _batch(self) -> torch.Tensor:
         n = self.gan.config.batch_size
@@ -224,7 +224,8 @@ class Trainer:
         board = self._tensorboard()
         ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
                           diffaugment=self._diffaugment)
-        per_step = self.gan.config.batch_size * getattr(self.gan.config, "n_critic", 1)
+        gc = self.gan.config
+        per_step = gc.batch_size * (gc.n_critic if isinstance(gc, CriticSteps) else 1)
         sums: dict[str, torch.Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
         began, last_good, images = time.perf_counter(), start, 0

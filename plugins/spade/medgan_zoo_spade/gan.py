@@ -59,6 +59,10 @@ class SpadeGAN(GAN):
             self.discriminator = MultiscaleDiscriminator(config)
         self.enable_ema()
         self._vgg = None
+        # NVlabs/SPADE's GANLoss(gan_mode='hinge') per discriminator scale is the registered 'hinge'
+        from medgan_zoo import create_loss
+
+        self.adversarial = create_loss("hinge")
 
     # -- sampling -------------------------------------------------------------------------------
 
@@ -190,7 +194,7 @@ class SpadeGAN(GAN):
         with ctx.autocast():
             d_real = D(ctx.diffaugment(real))
             d_fake = D(ctx.diffaugment(fake.detach()))
-            loss_d = torch.stack([F.relu(1 - r[-1].float()).mean() + F.relu(1 + f[-1].float()).mean()
+            loss_d = torch.stack([self.adversarial.discriminator_loss(r[-1], f[-1])
                                   for r, f in zip(d_real, d_fake, strict=True)]).mean()
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -199,7 +203,7 @@ class SpadeGAN(GAN):
         D.requires_grad_(False)
         with ctx.autocast():
             pred_fake = D(ctx.diffaugment(fake))
-            loss_g = -torch.stack([f[-1].float().mean() for f in pred_fake]).mean()
+            loss_g = torch.stack([self.adversarial.generator_loss(f[-1]) for f in pred_fake]).mean()
             logs["adversarial"] = loss_g.detach()
             if c.feature_matching_weight > 0:
                 with torch.no_grad():

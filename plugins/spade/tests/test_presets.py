@@ -168,3 +168,16 @@ def test_the_mask_source_is_named_for_study_tables():
     assert origins["bank"].startswith("real training masks") and "mask DCGAN" in origins["generator"]
     assert origins["none"].startswith("given")
     assert zoo.create_gan("dcgan", resolution=32).mask_origin == "generated with the image"
+
+
+def test_the_adversarial_loss_is_the_registered_hinge_as_nvlabs_spade_has_it():
+    """NVlabs/SPADE models/networks/loss.py, GANLoss(gan_mode='hinge'): D minimises
+    mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))), G minimises -mean(D(G(z))), per discriminator scale."""
+    from medgan_zoo.losses.adversarial import HingeLoss
+
+    gan = zoo.create_gan("spade", resolution=32, preset="fast")
+    assert isinstance(gan.adversarial, HingeLoss)
+    real, fake = torch.randn(4, 1, 6, 6), torch.randn(4, 1, 6, 6)
+    nvlabs_d = torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
+    assert torch.allclose(gan.adversarial.discriminator_loss(real, fake), nvlabs_d)
+    assert torch.allclose(gan.adversarial.generator_loss(fake), -fake.mean())

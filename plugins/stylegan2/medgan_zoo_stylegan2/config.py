@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medgan_zoo.gans.config import GanConfig
-from medgan_zoo.gans.dcgan_configs import DiffAugmentOp
+from medgan_zoo.gans.config import DiffAugmentOp, DiffAugmentOption, GanConfig
 
 Preset = Literal["stylegan2", "auto"]
 
@@ -32,7 +31,7 @@ def preset_values(preset: str, resolution: int, batch_size: int | None = None) -
 PRESET_FIELDS = frozenset(preset_values("stylegan2", 128))
 
 
-class StyleGan2Config(GanConfig):
+class StyleGan2Config(GanConfig, DiffAugmentOption):
     """Config F of Karras et al. (2020), plus ADA. ``preset`` fills every field of
     :data:`PRESET_FIELDS` that is not given with NVIDIA's values for that configuration."""
 

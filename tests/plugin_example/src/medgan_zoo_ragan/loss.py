@@ -13,6 +13,8 @@ def _bce(logits, target):
 class RelativisticAverageLoss(AdversarialLoss):
     """Real samples should look more real than the average fake, and fakes less than the real."""
 
+    generator_needs_real = True  # training steps pass real= (the discriminator's outputs on reals)
+
     def __init__(self, config):
         self.config = config
 

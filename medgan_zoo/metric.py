@@ -1,0 +1,163 @@
+"""The metric contract: what a metric plugin's object is given and what it returns.
+
+A metric plugin registers a :class:`~medgan_zoo.MetricSpec` whose factory takes the validated config
+and returns a :class:`Metric`: a callable ``metric(ctx) -> MetricResult``. The spec says the rest:
+the direction (``better``), the quick-scale preset (``quick``), whether it runs by default
+(``default``, ``available``), its study-table column (``column``) and the settings the study uses
+(``study``, ``baseline``). docs/plugins.md has a worked example.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import MedganZooError
+
+
+class MetricResultError(MedganZooError):
+    """A metric returned something that is not a result."""
+
+
+class Cell(BaseModel):
+    """One number of a table: a value, its standard deviation over seeds (None: one seed), and any
+    further fields worth showing beside it (e.g. ``training_pairs``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    value: float | None
+    std: float | None = None
+
+
+class MetricResult(BaseModel):
+    """What a metric returns.
+
+    ``values`` holds every number and fact, JSON-ready; evaluation.json stores them as they are.
+    ``headline`` names the key of the main number (a study table's cell, a sweep's objective) and
+    ``std`` the key of its standard deviation, when there is one. ``reference`` gives, per key, what
+    real data gets (0 for a distance, the real data's Dice). ``shown`` lists the keys of the one-line
+    summary (default: headline and std). ``rows`` are further table rows the metric measured besides
+    the samples' own (a U-Net trained on real pairs, or on real + generated ones): label -> cell;
+    ``{model}`` in a label stands for the model's name.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: dict[str, Any]
+    headline: str
+    std: str | None = None
+    reference: dict[str, float] = Field(default_factory=dict)
+    shown: tuple[str, ...] = ()
+    rows: dict[str, Cell] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys_exist(self) -> MetricResult:
+        missing = [k for k in (self.headline, self.std, *self.shown) if k is not None and k not in self.values]
+        if missing:
+            raise ValueError(f"keys {missing} are not in values ({sorted(self.values)})")
+        return self
+
+    @property
+    def value(self) -> float | None:
+        value = self.values[self.headline]
+        return None if value is None else float(value)
+
+    def record(self, better: str) -> dict[str, Any]:
+        """The layout of evaluation.json: ``values`` as they are, plus ``reference`` and ``headline``."""
+        shown = list(self.shown) or [k for k in (self.headline, self.std) if k is not None]
+        return {**self.values, "reference": dict(self.reference),
+                "headline": {"key": self.headline, "value": self.value,
+                             "std": self.values.get(self.std) if self.std else None, "better": better,
+                             "reference": self.reference.get(self.headline), "shown": shown,
+                             "rows": {label: cell.model_dump() for label, cell in self.rows.items()}}}
+
+
+def as_result(name: str, returned: Any) -> MetricResult:
+    """A metric's return value as a :class:`MetricResult`; a plain dict (the 0.1.0 contract) is
+    accepted with a deprecation warning, its first number as the headline."""
+    if isinstance(returned, MetricResult):
+        return returned
+    if isinstance(returned, dict):
+        numbers = [k for k, v in returned.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if not numbers:
+            raise MetricResultError(f"metric {name!r} returned a dict without a number: {sorted(returned)}")
+        warnings.warn(f"metric {name!r} returned a dict: return a medgan_zoo.MetricResult (a dict's first "
+                      "number is taken as its headline; this fallback will be removed)", DeprecationWarning,
+                      stacklevel=3)
+        values = {k: v for k, v in returned.items() if k != "reference"}
+        return MetricResult(values=values, headline=numbers[0], shown=tuple(numbers[:4]),
+                            reference=dict(returned.get("reference") or {}))
+    raise MetricResultError(f"metric {name!r} returned {type(returned).__name__}, not a medgan_zoo.MetricResult")
+
+
+@dataclass
+class EvalContext:
+    """What a metric is given: the generated samples, the real splits (loaded once, shared by every
+    metric), the device, where to write files, and every metric's config at this scale.
+
+    ``real(split)`` returns a :class:`~medgan_zoo.data.slices.SliceDataset` ('train' or 'test');
+    ``metric_config(name)`` the config of any registered metric at this evaluation's scale with the
+    user's settings (a metric may reuse another's settings, as the U-Net feature space does);
+    ``reference_unet(config)`` the reference U-Net trained on the real training split (cached)."""
+
+    samples: Any  # medgan_zoo.Samples
+    dataset: str
+    data_root: Path | None
+    resolution: int
+    dataset_config: dict[str, Any]
+    device: torch.device
+    out: Path | None
+    configs: dict[str, BaseModel] = field(default_factory=dict)
+    scale: str = "quick"
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _real: dict[str, Any] = field(default_factory=dict)
+    _unets: dict[str, Any] = field(default_factory=dict)
+
+    def real(self, split: str):
+        if split not in self._real:
+            from .factory import load_dataset
+
+            self._real[split] = load_dataset(self.dataset, self.data_root, split, self.resolution,
+                                             **self.dataset_config)
+        return self._real[split]
+
+    def metric_config(self, name: str, default: type[BaseModel] | None = None) -> BaseModel:
+        if name not in self.configs:
+            from .registry import get_registry
+
+            if name in get_registry().metrics:
+                self.configs[name] = config_at_scale(get_registry().metrics[name], self.scale,
+                                                     self.settings.get(name, {}))
+            elif default is not None:
+                self.configs[name] = default()
+            else:
+                get_registry().metrics[name]  # raises: unknown metric, with suggestions
+        return self.configs[name]
+
+    def reference_unet(self, config):
+        from .evaluation.reference import ReferenceUnet
+
+        key = config.model_dump_json(exclude={"split"})
+        if key not in self._unets:
+            self._unets[key] = ReferenceUnet(self.real("train"), config, self.device)
+        return self._unets[key]
+
+
+def config_at_scale(spec, scale: str, settings: dict[str, Any]) -> BaseModel:
+    """A metric's config: its quick preset at the quick scale (nothing at the paper scale), then
+    the user's settings."""
+    return spec.make_config({**(spec.quick if scale == "quick" else {}), **settings})
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """A metric plugin's object. ``estimate(probe) -> seconds`` is optional: define it when a
+    paper-scale run is long, and the harness says how long before it starts (see
+    :class:`medgan_zoo.evaluation.estimate.Probe`)."""
+
+    def __call__(self, ctx: EvalContext) -> MetricResult: ...
