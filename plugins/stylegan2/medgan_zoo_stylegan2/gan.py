@@ -8,7 +8,6 @@ import math
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from medgan_zoo.gans.base import GAN, StepContext
@@ -56,6 +55,11 @@ class StyleGan2(GAN):
             self.training_state = None
         self.images_seen = 0
         self.enable_ema()
+        # NVIDIA's logistic loss (stylegan2-ada-pytorch training/loss.py: softplus(D(G(z))) +
+        # softplus(-D(x)) for D, non-saturating softplus(-D(G(z))) for G) is the registered 'minimax'
+        from medgan_zoo import create_loss
+
+        self.adversarial = create_loss("minimax")
 
     # -- sampling -------------------------------------------------------------------------------
 
@@ -194,7 +198,7 @@ class StyleGan2(GAN):
             with ctx.autocast():
                 real_logits = D(self._augment(ctx, real))
                 fake_logits = D(self._augment(ctx, fake))
-                loss = F.softplus(fake_logits.float()).mean() + F.softplus(-real_logits.float()).mean()
+                loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
             (loss * (k / n)).backward()
             loss_d = loss_d + loss.detach() * (k / n)
             if state.ada is not None:
@@ -221,7 +225,7 @@ class StyleGan2(GAN):
         for k in self._parts(n):
             with ctx.autocast():
                 fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx.rng)
-                loss = F.softplus(-D(self._augment(ctx, fake)).float()).mean()
+                loss = self.adversarial.generator_loss(D(self._augment(ctx, fake)))
             (loss * (k / n)).backward()
             loss_g = loss_g + loss.detach() * (k / n)
         opt_g.step()

@@ -131,3 +131,19 @@ def test_noise_maps_depend_on_the_seed_alone(model):
 def test_unknown_noise_mode_is_refused(model):
     with pytest.raises(ValueError, match="noise must be 'random' or 'const', got 'fixed'"):
         model.sample(2, seed=0, noise="fixed")
+
+
+def test_the_adversarial_loss_is_the_registered_minimax_as_nvidia_has_it():
+    """NVlabs/stylegan2-ada-pytorch training/loss.py, StyleGAN2Loss: Dmain minimises
+    softplus(D(G(z))) + softplus(-D(x)), Gmain minimises softplus(-D(G(z))) (non-saturating)."""
+    import torch.nn.functional as F
+
+    from medgan_zoo.losses.adversarial import MinimaxLoss
+
+    gan = zoo.create_gan("stylegan2", resolution=32, channel_base=256, channel_max=16, latent_dim=8, w_dim=8,
+                         mapping_layers=1)
+    assert isinstance(gan.adversarial, MinimaxLoss) and gan.adversarial.config.real_label == 1.0
+    real, fake = torch.randn(16, 1) * 3, torch.randn(16, 1) * 3
+    nvidia_d = F.softplus(fake).mean() + F.softplus(-real).mean()
+    assert torch.allclose(gan.adversarial.discriminator_loss(real, fake), nvidia_d, atol=1e-6)
+    assert torch.allclose(gan.adversarial.generator_loss(fake), F.softplus(-fake).mean(), atol=1e-7)
