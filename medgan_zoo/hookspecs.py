@@ -7,10 +7,13 @@ callback bound to that plugin, to be called once per spec.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec
 
 PROJECT_NAME = "medgan_zoo"
 
@@ -18,23 +21,28 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 Register = Callable[[Any], None]
+#: The ``register`` each hook receives: its spec type, or a mapping of that spec's fields.
+RegisterGan = Callable[["GanSpec | Mapping[str, Any]"], None]
+RegisterLoss = Callable[["LossSpec | Mapping[str, Any]"], None]
+RegisterDataset = Callable[["DatasetSpec | Mapping[str, Any]"], None]
+RegisterMetric = Callable[["MetricSpec | Mapping[str, Any]"], None]
 
 
 @hookspec
-def register_gans(register: Register) -> None:
+def register_gans(register: RegisterGan) -> None:
     """Register GAN architectures: call ``register(GanSpec(...))`` once per GAN."""
 
 
 @hookspec
-def register_losses(register: Register) -> None:
+def register_losses(register: RegisterLoss) -> None:
     """Register adversarial losses and regularisers: ``register(LossSpec(...))``."""
 
 
 @hookspec
-def register_datasets(register: Register) -> None:
+def register_datasets(register: RegisterDataset) -> None:
     """Register datasets (real loaders or phantom generators): ``register(DatasetSpec(...))``."""
 
 
 @hookspec
-def register_metrics(register: Register) -> None:
+def register_metrics(register: RegisterMetric) -> None:
     """Register evaluation metrics: ``register(MetricSpec(...))``."""

@@ -62,6 +62,23 @@ def test_a_third_party_loss_drives_a_builtin_gan(ragan, tmp_path, monkeypatch):
             zoo.create_gan("dcgan", resolution=32, loss="ragan", loss_config={"real_label": 2})
 
 
+def test_train_takes_a_plugin_loss_from_the_command_line(ragan, tmp_path):
+    from click.testing import CliRunner
+
+    from medgan_zoo.cli import cli
+
+    registry = Registry.load([PluginSource.of(ragan, "medgan-zoo-ragan", "0.1.0")], builtins=True)
+    args = ["train", "dcgan", "--dataset", "acdc-phantom", "--resolution", "32", "--steps", "1",
+            "--out", str(tmp_path / "run"), "--set", "loss=ragan", "--set", 'loss_config={"real_label": 0.9}',
+            *[f"--set={k}={v}" for k, v in TINY.items()], "--set", "dataset.train_subjects=2",
+            "--set", "dataset.test_subjects=1", "--set", "train.progress=false"]
+    with use_registry(registry):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["gan_config"]
+    assert config["loss"] == "ragan" and config["loss_config"] == {"real_label": 0.9}
+
+
 class GapConfig(PluginConfig):
     limit: int = Field(default=0, ge=0, description="Compare at most this many samples (0: all).")
 
