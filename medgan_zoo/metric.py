@@ -62,6 +62,10 @@ class MetricResult(BaseModel):
             raise ValueError(f"keys {missing} are not in values ({sorted(self.values)})")
         return self
 
+    def __getitem__(self, key: str) -> Any:
+        """``result["dice"]``: a value, as in the dict metrics returned before this contract."""
+        return self.values[key]
+
     @property
     def value(self) -> float | None:
         value = self.values[self.headline]

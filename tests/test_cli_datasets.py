@@ -51,7 +51,7 @@ def test_datasets_show_real_data(runner, write_idrid):
     result = runner.invoke(cli, ["datasets", "show", "idrid", "--data-root", str(root), "--split", "test",
                                  "--resolution", "32", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["splits"]["test"]["slices_per_subject"] == {"IDRiD_55": 1}
+    assert json.loads(result.stdout)["splits"]["test"]["slices_per_subject"] == {"IDRiD_55": 1}  # progress: stderr
 
 
 @pytest.mark.parametrize(("name", "settings"), [
