@@ -206,3 +206,47 @@ def test_plugins_check_imports_every_factory():
     assert checked.exit_code == 1
     assert "metric 'ghost' (medgan-zoo-ghost 0): cannot import its factory 'medgan_zoo_ghost.metric:Ghost'" in \
         checked.output.replace("\n", " ")
+
+
+def test_a_gan_that_changes_only_the_networks_is_a_few_lines(tmp_path):
+    from torch import nn
+
+    from medgan_zoo import DcganFamilyConfig, DcganFamilyGAN, GanSpec
+    from medgan_zoo.losses.adversarial import HingeLoss
+
+    class WideGenerator(nn.Module):  # any module from z [N, latent] to [N, C+K, H, W] in [-1, 1]
+        def __init__(self, config, channels):
+            super().__init__()
+            self.size, self.channels = config.resolution, channels
+            self.net = nn.Sequential(nn.Linear(config.latent_dim, channels * config.resolution ** 2), nn.Tanh())
+
+        def forward(self, z):
+            return self.net(z).view(len(z), self.channels, self.size, self.size)
+
+    class LinearGan(DcganFamilyGAN):
+        def __init__(self, config, with_discriminator=True):
+            super().__init__(config, HingeLoss(), with_discriminator=with_discriminator)
+            self.generator = WideGenerator(config, self.output_channels)
+            self.enable_ema()  # again: the EMA copies the generator that is now in place
+
+    @hookimpl
+    def register_gans(register):
+        register(GanSpec(name="linear-gan", summary="A linear generator, the family's step.",
+                         config=DcganFamilyConfig, factory=LinearGan))
+
+    registry = Registry.load([PluginSource.of(_module(register_gans=register_gans), "medgan-zoo-linear")],
+                             builtins=True)
+    with use_registry(registry):
+        result = zoo.train("linear-gan", "acdc-phantom", out=tmp_path / "run", resolution=32, steps=2,
+                           dataset_config=DATA, gan_config={**TINY, "ema": True, "diffaugment": "translation"},
+                           progress=False)
+        samples = result.load().sample(3, seed=0)
+    assert samples.images.shape == (3, 1, 32, 32) and torch.isfinite(samples.images).all()
+
+
+def test_a_loss_that_needs_real_outputs_says_so_when_not_given(ragan):
+    registry = Registry.load([PluginSource.of(ragan, "medgan-zoo-ragan", "0.1.0")], builtins=True)
+    loss = registry.losses["ragan"].create()
+    assert loss.generator_needs_real
+    with pytest.raises(ValueError, match="ragan needs the discriminator's outputs on real samples"):
+        loss.generator_loss(torch.zeros(4))

@@ -84,8 +84,9 @@ def weights_missing() -> str | None:
     """Why FID/KID cannot run by default here (no weights on this machine), or None."""
     try:
         find_inception_weights(download=False)
-    except WeightsNotFound as exc:
-        return f"no Inception weights on this machine ({str(exc).splitlines()[0]})"
+    except WeightsNotFound:
+        return (f"no Inception weights on this machine (--set fid.weights=PATH, ${WEIGHTS_ENV}, or "
+                "`--metrics fid` to download them; docs/evaluation.md)")
     return None
 
 

@@ -129,7 +129,9 @@ class GAN(nn.Module):
         raise NotImplementedError
 
     def enable_ema(self) -> None:
-        if self.config.ema and self.generator_ema is None:
+        """With ``config.ema``: ``generator_ema`` becomes a copy of the current ``generator`` (call it
+        again after replacing the generator, as a subclass that swaps networks does)."""
+        if self.config.ema:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
     @torch.no_grad()
