@@ -494,7 +494,8 @@ def push_command(run_dir: Path, repo_id: str, private: bool) -> None:
 @cli.command("demo")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Folder (default: a new one under ./runs).")
-@click.option("--steps", type=int, help="Training steps of every GAN (default: the recipe's, about 5 minutes in all).")
+@click.option("--steps", type=int,
+              help="Training steps of every GAN (default: the recipe's; docs/training.md gives the time).")
 @click.option("--unet-steps", type=int, help="U-Net steps of the Dice protocol (default: the recipe's 300).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the GANs' training and sampling.")
 def demo_command(out: Path | None, steps: int | None, unet_steps: int | None, seed: int) -> None:
