@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .evaluation.study import study
     from .model import GanModel, ModelLoadError, load
     from .sampling import Samples
+    from .search.run import sweep
     from .training.engine import train
 
 # The public contract of each plugin kind (docs/plugins.md), resolved on first access (torch).
@@ -52,6 +53,7 @@ _LAZY = {
     "compute_fid": ("medgan_zoo.evaluation.fid", "compute_fid"),
     "compute_kid": ("medgan_zoo.evaluation.fid", "compute_kid"),
     "list_models": ("medgan_zoo.catalogue", "list_models"),
+    "sweep": ("medgan_zoo.search.run", "sweep"),
 }
 
 
@@ -111,6 +113,7 @@ __all__ = [
     "load_dataset",
     "reset_registry",
     "study",
+    "sweep",
     "train",
     "use_registry",
 ]

@@ -509,6 +509,9 @@ def demo_command(out: Path | None, steps: int | None, unet_steps: int | None, se
     click.echo(f"demo finished: {folder / 'report.md'} (the grids, every number and the models are beside it)")
 
 
+from . import cli_sweep  # noqa: E402,F401 - registers `sweep` on the group above
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="medgan-zoo")

@@ -16,6 +16,7 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,10 @@ def _device(name: str | None) -> torch.device:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, out: Path, resume: bool = False):
+    def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
+                 on_checkpoint: Callable[[int, Any], None] | None = None):
         self.config, self.out, self.resume = config, Path(out), resume
+        self.on_checkpoint = on_checkpoint
         self.device = _device(config.device)
         self.cuda = self.device.type == "cuda"
 
@@ -269,6 +272,8 @@ class Trainer:
                     if due_checkpoint:
                         self._save(step, earlier + time.perf_counter() - began, resumed_from)
                         last_good = step
+                        if self.on_checkpoint is not None and step < c.steps and not stop.requested:
+                            self._call_hook(step)
                     if stop.requested:
                         raise TrainingInterrupted(
                             f"interrupted after step {step}; checkpoint at step {last_good} in "
@@ -291,6 +296,27 @@ class Trainer:
         self._export(c.steps, seconds, ips, resumed_from)
         last = {k: float(v) for k, v in rows[-1].items()} if rows else {}
         return TrainResult(self.out, c.steps, seconds, ips, last, resumed_from)
+
+    def current_model(self):
+        """The generator as it is now, as a :class:`~medgan_zoo.GanModel` (not saved)."""
+        from ..model import GanModel, info_for
+
+        training = {"steps": 0, "batch_size": self.gan.config.batch_size, "seed": self.config.seed}
+        return GanModel(self.gan, info_for(self.config.gan, self.gan, self.dataset, training), self.device)
+
+    def _call_hook(self, step: int) -> None:
+        """``on_checkpoint(step, model)``: a search scores the run so far (and may stop it)."""
+        assert self.on_checkpoint is not None
+        networks = [m for m in (self.gan.generator, self.gan.discriminator, self.gan.generator_ema) if m is not None]
+        modes = [m.training for m in networks]
+        cpu_rng = torch.random.get_rng_state()  # the scoring must not shift what training draws next
+        try:
+            self.on_checkpoint(step, self.current_model())
+        finally:
+            torch.random.set_rng_state(cpu_rng)
+            for m, mode in zip(networks, modes, strict=True):
+                m.train(mode)
+            self.gan.to(self.device)
 
     def _check(self, logs: dict[str, torch.Tensor], step: int, last_good: int) -> None:
         if not logs:
@@ -356,14 +382,17 @@ def _info(row: dict[str, float]) -> str:
 
 def train(gan: str, dataset: str, *, out: str | Path, data_root: str | Path | None = None,
           resolution: int = 64, steps: int = 2000, resume: bool = False, gan_config: dict | None = None,
-          dataset_config: dict | None = None, **settings: Any) -> TrainResult:
+          dataset_config: dict | None = None, on_checkpoint: Callable[[int, Any], None] | None = None,
+          **settings: Any) -> TrainResult:
     """Train ``gan`` on ``dataset`` into the run folder ``out`` (what ``medgan-zoo train`` does).
 
     ``gan_config`` holds GAN fields (``medgan-zoo plugins show gan NAME``), ``dataset_config`` the
     dataset's; ``settings`` are :class:`TrainConfig` fields (seed, device, log_every, ...). The run
-    folder ends up loadable with ``medgan_zoo.load(out)``.
+    folder ends up loadable with ``medgan_zoo.load(out)``. ``on_checkpoint(step, model)`` is called
+    after every checkpoint but the last with the generator as a GanModel (a search scores it there;
+    an exception it raises stops the run, the checkpoint kept).
     """
     config = make_train_config(dict(
         gan=gan, dataset=dataset, data_root=data_root, resolution=resolution, steps=steps,
         gan_config=gan_config or {}, dataset_config=dataset_config or {}, **settings))
-    return Trainer(config, Path(out), resume).run()
+    return Trainer(config, Path(out), resume, on_checkpoint).run()
