@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .evaluation.harness import evaluate
     from .evaluation.study import study
     from .model import GanModel, ModelLoadError, load
+    from .reporting.build import report
     from .sampling import Samples
     from .search.run import sweep
     from .training.engine import train
@@ -54,6 +55,7 @@ _LAZY = {
     "compute_kid": ("medgan_zoo.evaluation.fid", "compute_kid"),
     "list_models": ("medgan_zoo.catalogue", "list_models"),
     "sweep": ("medgan_zoo.search.run", "sweep"),
+    "report": ("medgan_zoo.reporting.build", "report"),
 }
 
 
@@ -111,6 +113,7 @@ __all__ = [
     "list_models",
     "load",
     "load_dataset",
+    "report",
     "reset_registry",
     "study",
     "sweep",

@@ -411,10 +411,13 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
               help=_SET_METRIC_HELP)
+@click.option("--report/--no-report", "with_report", default=None,
+              help="Write each data set's HTML report (Figs. 5-6) next to Table 2 (default: when the report "
+              "extra is installed).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
 def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: str, steps: int | None,
                   resolution: int | None, metrics: str | None, count: int | None, seed: int,
-                  settings: tuple[str, ...], out: Path) -> None:
+                  settings: tuple[str, ...], with_report: bool | None, out: Path) -> None:
     """Train (or load), sample and evaluate every GAN on every data set; write Table 2."""
     from .evaluation.study import study
 
@@ -430,11 +433,41 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
                        [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
                        resolution=resolution, n=count,
                        metrics=_metric_names(metrics) or None,
-                       data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed)
+                       data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed,
+                       report=with_report)
     except KeyboardInterrupt:
         raise click.ClickException(f"interrupted: finished training runs and evaluations stay in {out}; the same "
                                    "command continues from them (it skips what is done)") from None
     click.echo((folder / "table2.md").read_text())
+
+
+@cli.command("report")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--dataset", required=True, help="The data set the models were trained on.")
+@_data_root
+@click.option("-n", "count", type=int, default=1000, show_default=True, help="Samples per model.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples, UMAP and the kNN test.")
+@click.option("--scale", type=click.Choice(["quick", "paper"]), default="quick", show_default=True,
+              help="Recipe of the reference U-Net whose features are shown (the U-Net FD metric's, same cache).")
+@click.option("--inception-weights", type=click.Path(path_type=Path, dir_okay=False),
+              help="Inception weights (default: $MEDGAN_ZOO_INCEPTION_WEIGHTS or the torch hub cache).")
+@click.option("--device", help="cpu, cuda ... (default: CUDA when available).")
+@click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="dataset.KEY for the data set; METRIC.KEY for the metric whose network gives a feature space "
+              "(the U-Net FD metric's reference U-Net: the same settings reuse its cached network).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Report folder.")
+def report_command(models: tuple[str, ...], dataset: str, data_root: Path | None, count: int, seed: int,
+                   scale: str, inception_weights: Path | None, device: str | None, settings: tuple[str, ...],
+                   out: Path) -> None:
+    """One offline HTML page for MODELS: samples beside real slices (Fig. 5), their evaluation results,
+    and UMAP of U-Net and Inception features with a kNN two-sample number (Fig. 6)."""
+    from .reporting.build import report
+
+    metric_config, dataset_config = _metric_settings(settings)
+    page = report(list(models), dataset, out=out, data_root=data_root, dataset_config=dataset_config, n=count,
+                  seed=seed, scale=scale, device=device, inception_weights=inception_weights,
+                  metric_config=metric_config)
+    click.echo(f"report written: {page} (open it in a browser; it needs no network)")
 
 
 @cli.command("models")

@@ -50,9 +50,12 @@ def test_study_writes_table2_with_baselines_and_loads_existing_runs(trained, tmp
                                       "--metrics", "dice,memorisation", *DATA,
                                       "--set", "dice.steps=10", "--set", "dice.encoder_depth=3",
                                       "--set", "dice.decoder_channels=[8,8,8]", "--set", "dice.seeds=1",
-                                      "--out", str(tmp_path)])
+                                      *FAST[6:], "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "table2.csv").open()))
+    # the figures next to Table 2 (when the report extra is installed, as in CI)
+    assert "[report-acdc-phantom/index.html](report-acdc-phantom/index.html)" in (tmp_path / "table2.md").read_text()
+    assert (tmp_path / "report-acdc-phantom" / "fig6_unet.png").is_file()
     assert [r["source"] for r in rows] == ["original", "augmented original", "dcgan", "original + dcgan"]
     assert [r["masks"] for r in rows] == ["real", "real", "generated with the image", "real + generated with the image"]
     assert all(0 <= float(r["dice"]) <= 1 for r in rows)
@@ -61,7 +64,7 @@ def test_study_writes_table2_with_baselines_and_loads_existing_runs(trained, tmp
     again = CliRunner().invoke(cli, ["study", "--gans", "dcgan", "--datasets", "acdc-phantom", "-n", "16",
                                      "--metrics", "dice,memorisation", *DATA, "--set", "dice.steps=10",
                                      "--set", "dice.encoder_depth=3", "--set", "dice.decoder_channels=[8,8,8]",
-                                     "--set", "dice.seeds=1", "--out", str(tmp_path)])
+                                     "--set", "dice.seeds=1", "--no-report", "--out", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert "dcgan on acdc-phantom: evaluated before, read from" in again.output  # a re-run skips finished cells
     assert list(csv.DictReader((tmp_path / "table2.csv").open())) == rows

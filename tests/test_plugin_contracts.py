@@ -114,7 +114,7 @@ def test_a_third_party_metric_gets_a_quick_scale_a_headline_and_a_study_column(t
                              builtins=True)
     with use_registry(registry):
         zoo.study(["dcgan"], ["acdc-phantom"], tmp_path, steps=2, n=12, metrics=["class-gap"],
-                  dataset_config=DATA, progress=False)
+                  dataset_config=DATA, progress=False, report=False)
     record = json.loads((tmp_path / "dcgan-acdc-phantom" / "evaluation" / "evaluation.json").read_text())
     assert record["class-gap"]["compared"] == 8  # the quick preset reached the metric
     assert record["class-gap"]["headline"]["key"] == "class_gap" and record["class-gap"]["reference"] == {

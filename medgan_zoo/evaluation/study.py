@@ -30,8 +30,10 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
           steps: int | None = None, resolution: int | None = None, n: int | None = None,
           metrics: list[str] | None = None, data_roots: dict[str, Path] | None = None,
           dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
-          seed: int = 0, progress: bool = True) -> Path:
-    """Run the study into ``out``; writes ``table2.md``, ``table2.csv`` and ``table2.json``.
+          seed: int = 0, progress: bool = True, report: bool | None = None) -> Path:
+    """Run the study into ``out``; writes ``table2.md``, ``table2.csv`` and ``table2.json``, and per
+    data set the HTML report of its models (``report-DATASET/index.html``: Figs. 5 and 6) when
+    ``report`` is True, or None and the ``report`` extra is installed.
 
     A run folder ``out/GAN-DATASET`` that already holds a model is loaded, not retrained, and one
     whose evaluation of the same metrics, scale, seed and sample count finished is read back, not
@@ -113,7 +115,38 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
                               "metrics": metrics, "columns": {m: specs[m].title for m in metrics},
                               "better": {m: specs[m].better for m in metrics},
                               "paper_source": paper_table()["source"]})
+    _reports(report, gans, datasets, out, n, seed, scale, data_roots, dataset_config, user, progress)
     return out
+
+
+REPORT_SAMPLES, MIN_REPORT_SAMPLES = 1000, 64  # the report samples on its own: not fewer than UMAP needs
+
+
+def _reports(wanted: bool | None, gans: list[str], datasets: list[str], out: Path, n: int | None, seed: int,
+             scale: str, data_roots: dict[str, Path], dataset_config: dict[str, Any] | None,
+             metric_config: dict[str, dict[str, Any]], progress: bool) -> None:
+    """The figures next to Table 2: one report per data set, its models side by side."""
+    import importlib.util
+
+    if wanted is False:
+        return
+    if wanted is None and importlib.util.find_spec("umap") is None:
+        say("Figs. 5 and 6 were not drawn: the report needs the report extra (pip install 'medgan-zoo[report]')",
+            enabled=progress, log=out / "study.log")
+        return
+    from ..reporting.build import report
+
+    links = ["", "Figures 5 and 6 (samples beside real slices; UMAP of U-Net and Inception features with a "
+             "two-sample number):", ""]
+    for dataset in datasets:
+        page = report([out / f"{gan}-{dataset}" for gan in gans], dataset, out=out / f"report-{dataset}",
+                      data_root=data_roots.get(dataset), dataset_config=dataset_config,
+                      n=min(max(n or REPORT_SAMPLES, MIN_REPORT_SAMPLES), REPORT_SAMPLES),
+                      seed=seed, scale=scale, metric_config=metric_config, progress=progress)
+        say(f"Figs. 5 and 6 for {dataset}: {page}", enabled=progress, log=out / "study.log")
+        links.append(f"- {dataset}: [{page.relative_to(out)}]({page.relative_to(out)})")
+    table = out / "table2.md"
+    table.write_text(table.read_text().rstrip("\n") + "\n" + "\n".join(links) + "\n")
 
 
 def _paper_scale_warning(gans: list[str], datasets: list[str], metrics: list[str],

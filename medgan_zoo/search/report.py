@@ -171,7 +171,9 @@ def _study_section(st: _Study, out: Path) -> list[str]:
             name = f"best_{st.name}_{row['trial']}.png"
             shutil.copy2(grid, out / name)
             lines += ["", f"![best trial's samples]({name})"]
-        lines.append("")
+        lines += ["", "Its Figs. 5-6 (samples beside real slices, UMAP of U-Net and Inception features): "
+                  f"`medgan-zoo report {st.folder / row['folder']} --dataset {s.dataset} --out DIR`"
+                  + (" (add the study's `--set dataset.KEY=VALUE`)" if s.dataset_config else ""), ""]
     lines += ["### Every trial", "", format_table(st.rows, s.objectives), ""]
     failed = [r for r in st.rows if r["state"] == "fail" and r.get("reason")]
     lines += [f"- trial {r['trial']} failed: {r['reason']}" for r in failed]

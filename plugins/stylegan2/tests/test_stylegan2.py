@@ -39,7 +39,7 @@ def tiny(**kw) -> StyleGan2Config:
 
 
 def context(seed: int = 0, batch=None, autocast=contextlib.nullcontext) -> StepContext:
-    return StepContext(batch=batch or (lambda: None), rng=torch.Generator().manual_seed(seed),
+    return StepContext(batch=batch or (lambda: torch.empty(0)), rng=torch.Generator().manual_seed(seed),
                        device=torch.device("cpu"), autocast=autocast, diffaugment=lambda x: x)
 
 

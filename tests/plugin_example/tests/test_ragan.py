@@ -62,5 +62,6 @@ def test_the_gan_trains_with_the_loss_and_the_metric_gets_a_study_column(everyth
     tiny = {"g_filters": 8, "d_filters": 8, "latent_dim": 8, "batch_size": 4}
     zoo.train("ragan-dcgan", "rings-phantom", out=tmp_path / "ragan-dcgan-rings-phantom", resolution=32,
               steps=2, gan_config=tiny, progress=False)
-    zoo.study(["ragan-dcgan"], ["rings-phantom"], tmp_path, n=16, metrics=["class-gap"], progress=False)
+    zoo.study(["ragan-dcgan"], ["rings-phantom"], tmp_path, n=16, metrics=["class-gap"], progress=False,
+              report=False)
     assert "| class gap (↓) |" in (tmp_path / "table2.md").read_text()

@@ -1,0 +1,100 @@
+"""The report's single HTML page: plain HTML and inline CSS, images beside it, nothing fetched."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+.row { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; max-width: 360px; }
+img { image-rendering: pixelated; max-width: 100%; border: 1px solid #eee; }
+.row img { width: 360px; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
+td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
+.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
+.number { font-weight: 600; }
+"""
+
+
+def _p(value: float) -> str:
+    return "< 1e-300" if value == 0 else f"{value:.2g}"  # below float range: binomial tails underflow
+
+
+def _metrics_table(records: dict[str, Any]) -> str:
+    rows = []
+    for name, record in records.items():
+        head = record.get("headline") or {}
+        if not head:
+            continue
+        value = head.get("value")
+        std = head.get("std")
+        shown = "-" if value is None else f"{value:.4g}" + (f" ± {std:.2g}" if std else "")
+        better = {"lower": "↓", "higher": "↑"}.get(head.get("better", ""), "")
+        reference = head.get("reference")
+        rows.append(f"<tr><td>{escape(name)} {better}</td><td class='number'>{escape(shown)}</td>"
+                    f"<td>{'-' if reference is None else escape(f'{reference:.4g}')}</td></tr>")
+    if not rows:
+        return ("<p>No evaluation results were found beside this model "
+                "(<code>medgan-zoo evaluate MODEL --out MODEL/evaluation</code> writes them).</p>")
+    return ("<table><tr><th>metric (↓ lower / ↑ higher is better)</th><th>this model</th>"
+            "<th>reference (real data)</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def render(data: dict[str, Any]) -> str:
+    """``data``: what report.json holds (title, models, real grid, spaces, notes)."""
+    parts = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+             f"<title>{escape(data['title'])}</title><style>{STYLE}</style></head><body>",
+             f"<h1>{escape(data['title'])}</h1>",
+             f"<p>{escape(data['summary'])}</p>"]
+    parts.append("<h2>Fig. 5: generated pairs beside real ones</h2>")
+    parts.append("<p>Each tile is an image beside the same image with its mask coloured (legend in each grid). "
+                 "Generated samples are the first of the seed; real ones are evenly spaced through the "
+                 "training split.</p><div class='row'>")
+    parts.append(f"<figure><img src='{escape(data['real_grid'])}' alt='real slices'>"
+                 f"<figcaption>real {escape(data['dataset'])} slices</figcaption></figure>")
+    for m in data["models"]:
+        parts.append(f"<figure><img src='{escape(m['grid'])}' alt='{escape(m['label'])} samples'>"
+                     f"<figcaption>{escape(m['label'])}: {escape(m['description'])}</figcaption></figure>")
+    parts.append("</div>")
+    parts.append("<h2>Metrics</h2>")
+    for m in data["models"]:
+        parts.append(f"<h3>{escape(m['label'])}</h3>")
+        if m.get("metrics_source"):
+            parts.append(f"<p>From <code>{escape(m['metrics_source'])}</code>.</p>")
+        parts.append(_metrics_table(m.get("metrics", {})))
+    parts.append("<h2>Fig. 6: real and generated in two feature spaces</h2>")
+    parts.append("<p>UMAP projections of the features of real training slices (grey) and of each model's samples "
+                 "(colour), one embedding per feature space so the panels share their axes. Under each panel, "
+                 "the cross-validated accuracy of a k-nearest-neighbour classifier telling real from generated "
+                 "in the full feature space (not the projection), with a 95% Wilson interval: 0.5 means the "
+                 "space cannot tell them apart, 1 that it always can.</p>")
+    for note in data.get("notes", []):
+        parts.append(f"<p class='note'>{escape(note)}</p>")
+    for space in data["spaces"]:
+        parts.append(f"<h3>{escape(space['title'])}</h3>")
+        parts.append(f"<figure><img src='{escape(space['figure'])}' alt='UMAP of {escape(space['name'])} "
+                     "features'></figure>")
+        parts.append("<table><tr><th>model</th><th>kNN accuracy</th><th>95% interval</th><th>p (vs 0.5)</th>"
+                     "<th>points</th></tr>")
+        for label, test in space["tests"].items():
+            parts.append(f"<tr><td>{escape(label)}</td><td class='number'>{test['accuracy']:.3f}</td>"
+                         f"<td>[{test['low']:.3f}, {test['high']:.3f}]</td><td>{_p(test['p_value'])}</td>"
+                         f"<td>{test['n']}</td></tr>")
+        parts.append("</table>")
+    umap = data["umap"]
+    parts.append("<h2>How this page was made</h2><ul>")
+    parts.append(f"<li>{data['samples']} samples per model (seed {data['seed']}), as many real training slices; "
+                 f"feature spaces at the {escape(data['scale'])} scale.</li>")
+    parts.append("<li>UMAP (umap-learn " + escape(umap["version"]) + "): " + ", ".join(
+        f"{escape(k)}={escape(str(v))}" for k, v in umap["params"].items()) + ".</li>")
+    knn = data["knn"]
+    parts.append(f"<li>Two-sample test: {knn['k']}-nearest-neighbour classifier on standardised features, "
+                 f"{knn['folds']}-fold stratified cross-validation, balanced sets.</li>")
+    parts.append(f"<li>medgan-zoo {escape(data['version'])}, {escape(data['created'])}. Every number is in "
+                 "<code>report.json</code>.</li></ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
