@@ -542,7 +542,7 @@ def demo_command(out: Path | None, steps: int | None, unet_steps: int | None, se
     click.echo(f"demo finished: {folder / 'report.md'} (the grids, every number and the models are beside it)")
 
 
-from . import cli_sweep  # noqa: E402,F401 - registers `sweep` on the group above
+from . import cli_sweep, cli_turing  # noqa: E402,F401 - register `sweep` and `turing-test` on the group above
 
 
 def main() -> None:

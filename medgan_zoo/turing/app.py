@@ -1,0 +1,98 @@
+"""``turing-test serve``: the rater web app (FastAPI on uvicorn).
+
+Every URL carries the rater's token; without a valid one the app answers 403. A rater can fetch
+only the image that is next in their own sequence and post only an answer for it. Nothing the app
+sends (page, script, JSON, image bytes, headers) says whether an image is real, except the feedback
+of the practice block, after the answer.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .store import IMAGES, AnswerRefused, Store
+
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+class Answer(BaseModel):
+    """One answer as the page posts it (unknown fields refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+    image: str = Field(max_length=64)
+    answer: str
+    confidence: int | None = None
+    milliseconds: int = Field(ge=0, le=24 * 3600 * 1000)
+
+
+def rater_page() -> str:
+    return resources.files("medgan_zoo.turing").joinpath("rater.html").read_text()
+
+
+def make_app(folder: str | Path):
+    """The app for the study in ``folder``."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+    store = Store(folder)
+    if not store.path.is_file():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{folder} holds no study ({store.path.name} is missing): create one with "
+                          "`medgan-zoo turing-test create`")
+    images = Path(folder) / IMAGES
+    page = rater_page()
+    practice = store.meta().get("practice", 0)
+    app = FastAPI(title="medgan-zoo visual Turing test", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def rater_or_403(token: str) -> list[str]:
+        found = store.rater(token)
+        if found is None:
+            raise HTTPException(status_code=403, detail="unknown rater link: ask the study's organiser for yours")
+        return found[1]
+
+    @app.get("/r/{token}", response_class=HTMLResponse)
+    def page_for(token: str) -> HTMLResponse:
+        rater_or_403(token)
+        return HTMLResponse(page, headers=NO_STORE)
+
+    @app.get("/api/{token}/next")
+    def next_item(token: str) -> JSONResponse:
+        rater_or_403(token)
+        item = store.next_item(token)
+        body: dict[str, Any] = {"block": item.block, "position": item.position, "total": item.total,
+                                "practice": practice}
+        if item.image is not None:
+            body["image"] = item.image
+            body["url"] = f"/img/{token}/{item.image}"
+        return JSONResponse(body, headers=NO_STORE)
+
+    @app.get("/img/{token}/{image}")
+    def image_bytes(token: str, image: str) -> Response:
+        rater_or_403(token)
+        if store.next_item(token).image != image:  # only the image the rater is looking at now
+            raise HTTPException(status_code=404, detail="not your current image")
+        data = (images / f"{image}.png").read_bytes()
+        return Response(data, media_type="image/png", headers=NO_STORE)
+
+    @app.post("/api/{token}/answer")
+    def answer(token: str, body: Answer) -> JSONResponse:
+        rater_or_403(token)
+        try:
+            reply = store.answer(token, body.image, body.answer, body.confidence, body.milliseconds)
+        except AnswerRefused as exc:
+            raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+        return JSONResponse(reply, headers=NO_STORE)
+
+    return app
+
+
+def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the app until Ctrl-C (answers are committed one by one; nothing is lost on a kill)."""
+    import uvicorn
+
+    uvicorn.run(make_app(folder), host=host, port=port, log_level="warning")
