@@ -303,3 +303,13 @@ def test_settings_of_a_study_are_json(tmp_path):
 
     s = SweepSettings(gan="dcgan", dataset="acdc-phantom", space={"parameters": {}})
     assert SweepSettings.model_validate(json.loads(s.to_json())) == s
+
+
+def test_a_value_legal_only_beside_a_fixed_setting_is_checked_with_it():
+    if "stylegan2" not in zoo.get_registry().gans:
+        pytest.skip("the StyleGAN2 plugin is not installed")
+    space = load_space()
+    with pytest.raises(ConfigError, match=r"'diffaugment'.*set ada=false to use diffaugment.*fix settings with --set"):
+        space.check("stylegan2")
+    space.check("stylegan2", {"ada": False})  # DiffAugment rows are legal once ADA is off
+    assert "diffaugment" in space.for_gan("stylegan2", {"ada": False})

@@ -105,8 +105,10 @@ class SearchSpace(BaseModel):
                 if (p.field or name) in fields and (p.only is None or gan in p.only)
                 and (p.field or name) not in pinned}
 
-    def check(self, gan: str) -> None:
-        """Every GAN named in ``only`` exists and every value is legal for ``gan``'s config."""
+    def check(self, gan: str, fixed: dict[str, Any] | None = None) -> None:
+        """Every GAN named in ``only`` exists and every value is legal for ``gan``'s config with the
+        ``fixed`` settings (a value may be legal only beside them: StyleGAN2's DiffAugment needs
+        ``ada=false``)."""
         from ..registry import get_registry
 
         registry = get_registry()
@@ -125,18 +127,19 @@ class SearchSpace(BaseModel):
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigError(f"{self.source}: parameter {name!r}: no installed GAN has a config field "
                                   f"{field!r}{hint}")
-        for name, p in self.for_gan(gan).items():
+        for name, p in self.for_gan(gan, fixed).items():
             field = self.field(name)
             probes = p.values if p.values is not None else [p.low, p.high]
             for value in probes:
                 if p.integer and value is not None:
                     value = int(value)
                 try:
-                    spec.config.model_validate({field: value})
+                    spec.config.model_validate({**(fixed or {}), field: value})
                 except ValidationError as exc:
                     reason = exc.errors()[0]["msg"]
                     raise ConfigError(f"{self.source}: parameter {name!r}: value {value!r} is not legal for "
-                                      f"{spec.label}'s {field}: {reason}") from None
+                                      f"{spec.label}'s {field}: {reason.removeprefix('Value error, ')} (fix "
+                                      "settings with --set, or leave the parameter out with a space file)") from None
 
     def signature(self) -> str:
         """The space as canonical JSON (stored with a study, compared when a worker joins)."""
