@@ -328,14 +328,29 @@ def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None
     if count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
     options = _parse_settings(settings)
+    from . import distributed
+
+    ranks = None
+    if distributed.launched():  # torchrun: every rank writes its share of the batches
+        if seed is None:
+            raise click.BadParameter("sampling under torchrun needs --seed (every rank must draw the same "
+                                     "samples)", param_hint="--seed")
+        ranks = distributed.start(device)
+        device = str(ranks.device)
     loaded = load(model, device=device)
     try:
-        loaded.sample_to(out, count, format=fmt, seed=seed, batch_size=batch_size, **options)
+        loaded.sample_to(out, count, format=fmt, seed=seed, batch_size=batch_size,
+                         shard=(ranks.rank, ranks.world) if ranks else None, **options)
     except (TypeError, ValueError) as exc:
         if not options:
             raise
         raise click.BadParameter(f"{loaded.info.gan}: {exc}", param_hint="--set") from None
-    click.echo(f"wrote {count} samples of {loaded.info.gan} ({loaded.info.dataset}) to {out} as {fmt}")
+    finally:
+        if ranks is not None:
+            distributed.finish()
+    if ranks is None or ranks.main:
+        where = f" with {ranks.world} processes" if ranks else ""
+        click.echo(f"wrote {count} samples of {loaded.info.gan} ({loaded.info.dataset}) to {out} as {fmt}{where}")
 
 
 _SET_METRIC_HELP = ("A metric's config field as METRIC.KEY=VALUE (`medgan-zoo plugins show metric NAME` lists them), "

@@ -142,22 +142,34 @@ class GanModel:
 
     def sample_to(self, out: str | Path, n: int, *, format: str = "png", seed: int | None = None,
                   batch_size: int | None = None, device: str | torch.device | None = None,
-                  **options: Any) -> Path:
-        """Stream ``n`` samples to ``out`` ``batch_size`` at a time (memory stays one batch)."""
+                  shard: tuple[int, int] | None = None, **options: Any) -> Path:
+        """Stream ``n`` samples to ``out`` ``batch_size`` at a time (memory stays one batch).
+
+        ``shard=(rank, world)``: this process writes every ``world``-th batch from ``rank`` on (the
+        files are those of one process: the same names and contents); rank 0 writes the manifest.
+        Give every rank the same ``seed`` (a random one differs per process)."""
         from .sampling import check_format
 
         check_format(format)
+        if shard is not None and seed is None:
+            raise ValueError("sampling across processes needs a seed (each would draw its own otherwise)")
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
         self._check_per_sample(n, options)
         out = Path(out)
-        with Progress(n, "sampling", enabled=n >= LARGE_SAMPLE) as bar:
-            for start, count in batches(n, chunk):
+        rank, world = shard or (0, 1)
+        mine = [part for k, part in enumerate(batches(n, chunk)) if k % world == rank]
+        total = sum(count for _, count in mine)
+        with Progress(total, "sampling", enabled=n >= LARGE_SAMPLE and rank == 0) as bar:
+            done = 0
+            for start, count in mine:
                 images, masks = self._generate(seed, start, count, device, **options)
                 write_samples(out, Samples(images, masks, seed, dict(self.label_map)), format, start)
-                bar.update(start + count)
-        write_manifest(out, {"model": self.info.gan, "dataset": self.info.dataset, "n": n, "seed": seed,
-                             "format": format, "label_map": self.label_map,
-                             "resolution": self.info.resolution, "options": options})
+                done += count
+                bar.update(done)
+        if rank == 0:
+            write_manifest(out, {"model": self.info.gan, "dataset": self.info.dataset, "n": n, "seed": seed,
+                                 "format": format, "label_map": self.label_map,
+                                 "resolution": self.info.resolution, "options": options})
         return out
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
