@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -305,9 +306,12 @@ def train_command(gan: str, dataset: str, data_root: Path | None, resolution: in
     flags = {"data_root": data_root, "resolution": resolution, "steps": steps, "batch_size": batch_size,
              "seed": seed, "device": device}
     config = make_train_config(_train_config(gan, dataset, config_file, flags, settings))
-    result = Trainer(config, out, resume).run()
-    click.echo(f"trained {gan} on {dataset} for {result.steps} steps in {result.seconds:.0f} s "
-               f"({result.images_per_second:.0f} images/s); model in {out}")
+    trainer = Trainer(config, out, resume)
+    result = trainer.run()
+    if trainer.main:  # under torchrun, rank 0 speaks for the run
+        ranks = f" on {trainer.config.world_size} ranks" if trainer.config.world_size > 1 else ""
+        click.echo(f"trained {gan} on {dataset} for {result.steps} steps{ranks} in {result.seconds:.0f} s "
+                   f"({result.images_per_second:.0f} images/s); model in {out}")
 
 
 @cli.command("sample")
@@ -376,6 +380,14 @@ def _metric_settings(settings: tuple[str, ...]) -> tuple[dict[str, dict[str, Any
     return metrics, dataset
 
 
+def _one_process_only(command: str) -> None:
+    from . import distributed
+
+    if distributed.launched() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise click.ClickException(f"{command} does not split its work across torchrun's processes yet; run it as "
+                                   "one process (docs/distributed.md)")
+
+
 @cli.command("evaluate")
 @click.argument("model")
 @click.option("--dataset", required=True, help="Data set to compare against (its train and test splits).")
@@ -394,6 +406,7 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
                      scale: str,
                      seed: int, device: str | None, settings: tuple[str, ...], out: Path | None) -> None:
     """Sample from MODEL and score it against a data set; prints the headline of each metric."""
+    _one_process_only("evaluate")
     from .evaluation.harness import default_metrics, evaluate, headline_text
 
     if count is not None and count <= 0:
@@ -434,6 +447,7 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
                   resolution: int | None, metrics: str | None, count: int | None, seed: int,
                   settings: tuple[str, ...], with_report: bool | None, out: Path) -> None:
     """Train (or load), sample and evaluate every GAN on every data set; write Table 2."""
+    _one_process_only("study")
     from .evaluation.study import study
 
     roots: dict[str, Path] = {}

@@ -24,8 +24,8 @@ class Ranks:
 
 
 def launched() -> bool:
-    """True under torchrun with more than one process."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    """True under torchrun (even with one process: the distributed path then runs with one rank)."""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
 def start(device: str | None = None) -> Ranks:

@@ -28,6 +28,10 @@ class StepContext:
     augmented and on the device); ``randn`` draws from the engine's seeded generator, so a resumed
     run repeats the same numbers; ``autocast()`` is bf16 autocast on GPU and a no-op on CPU;
     ``diffaugment`` is the differentiable augmentation to apply to every discriminator input.
+
+    Under torchrun (``world`` > 1) ``batch()`` is this rank's slice of the global batch and
+    ``randn(n, ...)`` this rank's rows of a draw for the global batch (its first dimension is the
+    batch): a step that draws its randomness through the context computes what one process computes.
     """
 
     batch: Callable[[], Tensor]
@@ -36,9 +40,14 @@ class StepContext:
     autocast: Callable[[], contextlib.AbstractContextManager]
     diffaugment: Callable[[Tensor], Tensor]
     step: int = 0
+    rank: int = 0
+    world: int = 1
 
     def randn(self, *shape: int) -> Tensor:
-        return torch.randn(*shape, generator=self.rng, device=self.device)
+        if self.world == 1:
+            return torch.randn(*shape, generator=self.rng, device=self.device)
+        full = torch.randn(shape[0] * self.world, *shape[1:], generator=self.rng, device=self.device)
+        return full[self.rank * shape[0]:(self.rank + 1) * shape[0]]
 
 
 class GAN(nn.Module):
@@ -61,6 +70,8 @@ class GAN(nn.Module):
     #: seed (the one its z was drawn from), for any further per-sample randomness (StyleGAN2's
     #: layer noise), so samples stay independent of the batch size and the device.
     takes_sample_seeds: bool = False
+    #: Why this GAN cannot train on several ranks yet (None: it can; torchrun refuses it otherwise).
+    not_distributed: str | None = None
 
     def __init__(self, config: GanConfig, with_discriminator: bool = True):
         super().__init__()

@@ -70,12 +70,12 @@ class DcganFamilyGAN(GAN):
         G, D = self.generator, self.discriminator
         assert D is not None
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
-        n = c.batch_size
         logs: dict[str, Tensor] = {}
 
         D.requires_grad_(True)
         for i in range(c.n_critic):
             real = ctx.batch()
+            n = len(real)  # this rank's share of the batch under torchrun
             last = i == c.n_critic - 1
             # The last critic step's fakes keep their graph and serve the generator step too
             # (one generator forward fewer per step; z is independent of the critic update).

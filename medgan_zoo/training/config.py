@@ -30,6 +30,9 @@ class TrainConfig(BaseModel):
     tensorboard: bool = Field(default=False, description="Also log to TensorBoard (needs the tensorboard package).")
     compile: bool = Field(default=False, description="torch.compile the networks (GPU runs).")
     progress: bool = Field(default=True, description="Show a progress bar.")
+    world_size: int = Field(default=1, ge=1, description="Ranks the run trained on (set by the engine under torchrun).")
+    per_rank_batch: int | None = Field(default=None, description="Batch of each rank (set by the engine; "
+                                       "the GAN's batch_size stays the global batch).")
 
 
 
@@ -49,5 +52,6 @@ def make_train_config(values: dict[str, Any]) -> TrainConfig:
 
 #: Fields a resumed run may change without changing what it computes.
 RESUMABLE_CHANGES = frozenset(
-    {"steps", "log_every", "sample_every", "checkpoint_every", "progress", "tensorboard", "device", "data_root"}
+    {"steps", "log_every", "sample_every", "checkpoint_every", "progress", "tensorboard", "device", "data_root",
+     "world_size", "per_rank_batch"}
 )

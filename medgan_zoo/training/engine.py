@@ -72,6 +72,7 @@ class Trainer:
                  on_checkpoint: Callable[[int, Any], None] | None = None):
         self.config, self.out, self.resume = config, Path(out), resume
         self.on_checkpoint = on_checkpoint
+        self.ranks: Any = None  # distributed.Ranks under torchrun
         self.device = _device(config.device)
         self.cuda = self.device.type == "cuda"
 
@@ -134,12 +135,43 @@ class Trainer:
             self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
 
     def _batch(self) -> torch.Tensor:
-        n = self.gan.config.batch_size
+        n = self.gan.config.batch_size  # the global batch: every rank draws it, then takes its slice
         index = torch.randint(len(self.data), (n,), generator=self.rng, device=self.device)
         batch = self.data[index]
         if self.augment is not None:
             batch = self.augment(batch, self.rng)
+        if self.ranks is not None:
+            per_rank = n // self.ranks.world
+            batch = batch[self.ranks.rank * per_rank:(self.ranks.rank + 1) * per_rank]
         return batch
+
+    @property
+    def main(self) -> bool:
+        """This process writes the run folder (the only one, or rank 0)."""
+        return self.ranks is None or self.ranks.main
+
+    def _start_ranks(self) -> None:
+        """Under torchrun: join the process group, check the settings agree, split the batch."""
+        from .. import distributed
+        from . import ranks
+
+        if not distributed.launched():
+            return
+        self.ranks = distributed.start(self.config.device)
+        self.device, self.cuda = self.ranks.device, self.ranks.device.type == "cuda"
+        ranks.check_same_config(self.config.model_dump_json(exclude={"world_size", "per_rank_batch"}))
+
+    def _distribute(self) -> None:
+        from ..errors import ConfigError
+        from . import ranks
+
+        reason = self.gan.not_distributed
+        if reason and self.ranks.world > 1:
+            raise ConfigError(f"{self.config.gan} cannot train on several ranks yet: {reason}; train it on one "
+                              "process per run")
+        per_rank = ranks.split_batch(self.gan.config.batch_size, self.ranks.world)
+        self.config = self.config.model_copy(update={"world_size": self.ranks.world, "per_rank_batch": per_rank})
+        ranks.average_gradients(self.gan.optimizers, self.ranks.world)
 
     def _autocast(self):
         if self.cuda:
@@ -212,8 +244,11 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
 
     def run(self) -> TrainResult:
-        c = self.config
+        self._start_ranks()
         self.setup()
+        if self.ranks is not None:
+            self._distribute()
+        c = self.config
         self.out.mkdir(parents=True, exist_ok=True)
         start, earlier, resumed_from = 0, 0.0, []
         if self.resume:
@@ -222,17 +257,25 @@ class Trainer:
             start = restore_checkpoint(tensors, meta, self.gan, self.rng, checkpoint)
             # time spent before the checkpoint (absent from 0.1.0 checkpoints: then this part only)
             earlier, resumed_from = float(meta.get("seconds", 0.0)), [*meta.get("resumed_from", []), start]
-        (self.out / RUN_CONFIG).write_text(c.model_dump_json(indent=2))
+        if self.main:
+            (self.out / RUN_CONFIG).write_text(c.model_dump_json(indent=2))
         metrics_path, rows = self._metrics_writer(start)
-        board = self._tensorboard()
+        board = self._tensorboard() if self.main else None
+        rank, world = (self.ranks.rank, self.ranks.world) if self.ranks is not None else (0, 1)
+        diffaugment: Callable[[torch.Tensor], torch.Tensor] = self._diffaugment
+        if world > 1:
+            from .ranks import global_apply
+
+            diffaugment = global_apply(self._diffaugment, rank, world)
         ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
-                          diffaugment=self._diffaugment)
+                          diffaugment=diffaugment, rank=rank, world=world)
         gc = self.gan.config
         per_step = gc.batch_size * (gc.n_critic if isinstance(gc, CriticSteps) else 1)
         sums: dict[str, torch.Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
         began, last_good, images = time.perf_counter(), start, 0
-        progress = Progress(c.steps, "training", done=start, enabled=c.progress, log=self.out / TRAIN_LOG)
+        progress = Progress(c.steps, "training", done=start, enabled=c.progress and self.main,
+                            log=self.out / TRAIN_LOG if self.main else None)
         if start:
             progress.note(f"resuming {self.out} at step {start} of {c.steps}")
         step = start
@@ -250,27 +293,39 @@ class Trainer:
                         sums[key] = sums[key] + value if key in sums else value.clone()
                     window_steps += 1
                     images += per_step
+                    if world > 1:  # a Ctrl-C seen by one rank stops them all after the same step
+                        from .ranks import any_rank
+
+                        stop.requested = any_rank(stop.requested, self.device)
                     due_log = step % c.log_every == 0 or step == c.steps
                     due_checkpoint = step % c.checkpoint_every == 0 or step == c.steps or stop.requested
                     if step % c.check_every == 0 or due_log or due_checkpoint:
                         self._check(logs, step, last_good)
                     if due_log:
+                        if world > 1:
+                            from .ranks import mean_over_ranks
+
+                            sums = mean_over_ranks(sums, world)
                         now = time.perf_counter()
                         row = {"step": step, **{k: float(v) / window_steps for k, v in sums.items()},
                                "images_per_second": per_step * window_steps / max(now - window_start, 1e-9),
                                "seconds": earlier + now - began}
                         rows.append({k: str(v) for k, v in row.items()})
-                        _write_csv(metrics_path, rows)
+                        if self.main:
+                            _write_csv(metrics_path, rows)
                         if board is not None:
                             for key, scalar in row.items():
                                 if key != "step":
                                     board.add_scalar(key, scalar, step)
                         progress.update(step, _info(row))
                         sums, window_steps, window_start = {}, 0, now
-                    if step % c.sample_every == 0:
+                    if step % c.sample_every == 0 and self.main:
                         self._write_grid(step)
                     if due_checkpoint:
-                        self._save(step, earlier + time.perf_counter() - began, resumed_from)
+                        if world > 1:
+                            self._agree(step)
+                        if self.main:
+                            self._save(step, earlier + time.perf_counter() - began, resumed_from)
                         last_good = step
                         if self.on_checkpoint is not None and step < c.steps and not stop.requested:
                             self._call_hook(step)
@@ -278,6 +333,15 @@ class Trainer:
                         raise TrainingInterrupted(
                             f"interrupted after step {step}; checkpoint at step {last_good} in "
                             f"{self.out / 'checkpoints'}; continue with the same command plus --resume")
+        except RuntimeError as exc:
+            if world > 1 and _peer_failure(exc):
+                where = (f"the checkpoint at step {last_good} in {self.out / 'checkpoints'} is intact" if last_good
+                         else "no checkpoint was written yet")
+                raise TrainingInterrupted(
+                    f"rank {rank} stopped at step {step}: another rank failed or was stopped "
+                    f"({str(exc).splitlines()[0][:160]}); {where}: run the same command with --resume, on any "
+                    "number of ranks") from None
+            raise
         except KeyboardInterrupt:  # raised inside a step (not the main thread, or a second Ctrl-C)
             if not last_good:
                 raise TrainingInterrupted(f"interrupted during step {step}, before any checkpoint") from None
@@ -292,8 +356,13 @@ class Trainer:
         # totals with totals: every step's images over the whole run's time (without the earlier
         # time of a 0.1.0 checkpoint, the rate of this part)
         ips = (per_step * c.steps if earlier else images) / max(seconds, 1e-9)
-        self._write_grid(c.steps)
-        self._export(c.steps, seconds, ips, resumed_from)
+        if self.main:
+            self._write_grid(c.steps)
+            self._export(c.steps, seconds, ips, resumed_from)
+        if world > 1:
+            from .. import distributed
+
+            distributed.finish()
         last = {k: float(v) for k, v in rows[-1].items()} if rows else {}
         return TrainResult(self.out, c.steps, seconds, ips, last, resumed_from)
 
@@ -318,11 +387,27 @@ class Trainer:
                 m.train(mode)
             self.gan.to(self.device)
 
+    def _agree(self, step: int) -> None:
+        """At a checkpoint under torchrun: BatchNorm statistics become the ranks' mean, then every
+        rank must hold rank 0's weights and buffers."""
+        from .ranks import average_buffers, check_same
+
+        pairs = (("generator", self.gan.generator), ("discriminator", self.gan.discriminator),
+                 ("generator_ema", self.gan.generator_ema))
+        networks = {name: m for name, m in pairs if m is not None}
+        average_buffers(list(networks.values()), self.ranks.world)
+        check_same(networks, step, self.device)
+
     def _check(self, logs: dict[str, torch.Tensor], step: int, last_good: int) -> None:
         if not logs:
             return
         values = torch.stack([v.float().reshape(()) for v in logs.values()])
-        if bool(torch.isfinite(values).all()) and float(values.abs().max()) <= self.config.divergence_threshold:
+        healthy = bool(torch.isfinite(values).all()) and float(values.abs().max()) <= self.config.divergence_threshold
+        if self.ranks is not None and self.ranks.world > 1:
+            from .ranks import any_rank
+
+            healthy = not any_rank(not healthy, self.device)  # one rank diverging stops every rank
+        if healthy:
             return
         report = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
         where = (f"the last good checkpoint is step {last_good} in {self.out / 'checkpoints' / CHECKPOINT}"
@@ -361,6 +446,12 @@ class _DeferredInterrupt:
     def __exit__(self, *exc) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+
+
+def _peer_failure(exc: RuntimeError) -> bool:
+    """A collective that failed because another rank is gone (gloo or NCCL)."""
+    text = str(exc)
+    return any(sign in text for sign in ("gloo", "NCCL", "Connection reset", "Connection closed", "Broken pipe"))
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:

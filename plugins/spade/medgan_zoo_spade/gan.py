@@ -39,6 +39,8 @@ class SpadeSampler(nn.Module):
 
 
 class SpadeGAN(GAN):
+    not_distributed = ("its SPADE blocks normalise with batch statistics and its mask generator trains beside it; "
+                       "splitting the batch over ranks is not yet verified to compute what one process computes")
     config: SpadeConfig
     generator: SpadeSampler
     discriminator: MultiscaleDiscriminator | None

@@ -39,6 +39,8 @@ class TrainingState(nn.Module):
 
 
 class StyleGan2(GAN):
+    not_distributed = ("its minibatch-stddev groups, R1 and path-length regularisation intervals and ADA's "
+                       "adjustment follow the batch; splitting it over ranks is not yet implemented")
     """StyleGAN2 config F (Karras et al. 2020) generating image + one-hot mask channels jointly."""
 
     config: StyleGan2Config
