@@ -171,7 +171,8 @@ class Trainer:
                               "process per run")
         per_rank = ranks.split_batch(self.gan.config.batch_size, self.ranks.world)
         self.config = self.config.model_copy(update={"world_size": self.ranks.world, "per_rank_batch": per_rank})
-        ranks.average_gradients(self.gan.optimizers, self.ranks.world)
+        if self.ranks.world > 1:  # with one rank the mean over ranks is the gradient itself
+            ranks.average_gradients(self.gan.optimizers, self.ranks.world)
 
     def _autocast(self):
         if self.cuda:
