@@ -72,8 +72,8 @@ def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | Non
     get_registry().gans[gan]  # an unknown GAN or data set fails here, with suggestions
     get_registry().datasets[dataset].make_config({"resolution": resolution, **(dataset_config or {})})
     fixed = dict(fixed or {})
+    get_registry().gans[gan].make_config({"resolution": resolution, **fixed})  # a bad --set fails first
     loaded.check(gan, fixed)
-    get_registry().gans[gan].make_config({"resolution": resolution, **fixed})  # a bad --set fails now
     params = loaded.for_gan(gan, fixed)
     try:
         settings = SweepSettings(
