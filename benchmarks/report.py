@@ -12,29 +12,11 @@ import argparse
 import os
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from results_io import machine, write_results
+from results_io import StageTimes, machine, write_results
 
 DATA = {"train_subjects": 40, "test_subjects": 10}
-
-
-class Stages:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    def wrap(self, owner, name: str, stage: str) -> None:
-        original = getattr(owner, name)
-
-        def timed(*args, **kwargs):
-            began = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds[stage] += time.perf_counter() - began
-
-        setattr(owner, name, timed)
 
 
 def main() -> None:
@@ -62,7 +44,7 @@ def main() -> None:
         import torch
 
         torch.hub.set_dir(str(Path(tmp) / "hub"))  # nothing there: the page says Inception is absent
-        stages = Stages()
+        stages = StageTimes()
         stages.wrap(GanModel, "sample", "sampling")
         stages.wrap(features, "report_spaces", "reference U-Net (train or load)")
         stages.wrap(features.FeatureSpace, "features", "features")

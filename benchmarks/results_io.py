@@ -13,6 +13,29 @@ def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
 
 
+class StageTimes:
+    """Adds up the seconds spent inside wrapped functions, per stage name."""
+
+    def __init__(self) -> None:
+        from collections import defaultdict
+
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def wrap(self, owner: Any, name: str, stage: str) -> None:
+        import time
+
+        original = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - began
+
+        setattr(owner, name, timed)
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if 0.01 <= abs(value) < 1e4 or value == 0 else f"{value:.3g}"

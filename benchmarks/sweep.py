@@ -23,31 +23,12 @@ import time
 from pathlib import Path
 
 import yaml
-from results_io import machine, write_results
+from results_io import StageTimes, machine, write_results
 
 import medgan_zoo as zoo
 
 FIXED = {"g_filters": 16, "d_filters": 16, "batch_size": 16, "vgg_weight": 0}
 DATA = {"train_subjects": 12, "test_subjects": 4}
-
-
-class Clock:
-    """Adds up the time spent inside wrapped functions (the study machinery)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def wrap(self, owner, name: str) -> None:
-        original = getattr(owner, name)
-
-        def timed(*args, **kwargs):
-            began = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - began
-
-        setattr(owner, name, timed)
 
 
 def space_file(folder: Path) -> Path:
@@ -93,12 +74,12 @@ def main() -> None:
 
     from medgan_zoo.search import worker
 
-    clock = Clock()
+    clock = StageTimes()
     for owner, name in ((worker.Worker, "_claim"), (worker.Worker, "_status"), (worker.Worker, "_finished"),
                         (optuna.Study, "tell"), (optuna.trial.Trial, "report"),
-                        (optuna.trial.Trial, "should_prune"), (optuna.trial.Trial, "set_user_attr")):
-        clock.wrap(owner, name)
-    clock.wrap(worker, "suggest")
+                        (optuna.trial.Trial, "should_prune"), (optuna.trial.Trial, "set_user_attr"),
+                        (worker, "suggest")):
+        clock.wrap(owner, name, "machinery")
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
@@ -123,13 +104,14 @@ def main() -> None:
                          statistics.median(reached) if reached else "never",
                      "runs that reached it": f"{len(reached)}/{len(group)}"})
     wall = sum(r["wall_s"] for r in runs)
+    machinery = clock.seconds["machinery"]
     meta = {**machine(), "trials": args.trials, "steps": args.steps, "seeds": args.seeds,
             "objective": "unet-fd, quick scale, 128 samples", "target (random's median best)": target,
-            "machinery_seconds": round(clock.seconds, 2), "wall_seconds": round(wall, 1),
-            "machinery_fraction": round(clock.seconds / wall, 4)}
+            "machinery_seconds": round(machinery, 2), "wall_seconds": round(wall, 1),
+            "machinery_fraction": round(machinery / wall, 4)}
     table = write_results(args.out, "sweep", "Sweep: TPE + median pruning vs random search", meta, rows)
     print(table)
-    print(f"study machinery: {clock.seconds:.1f} s of {wall:.0f} s ({100 * clock.seconds / wall:.2f}%)")
+    print(f"study machinery: {machinery:.1f} s of {wall:.0f} s ({100 * machinery / wall:.2f}%)")
 
 
 if __name__ == "__main__":

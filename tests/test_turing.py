@@ -5,9 +5,6 @@ driven by Playwright) doing the practice block, 10 images by keyboard, a reload,
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -208,27 +205,13 @@ def test_report_and_status(study, tmp_path):
     assert "rater-1: finished" in status_text(study.folder)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def test_a_rater_in_a_real_browser(study):
-    if _chromium() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set but chromium is not installed (.ci/run installs Debian's chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+def test_a_rater_in_a_real_browser(study, chromium, free_port):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     import uvicorn
 
     from medgan_zoo.turing.app import make_app
 
-    port = _free_port()
+    port = free_port
     server = uvicorn.Server(uvicorn.Config(make_app(study.folder), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -239,7 +222,7 @@ def test_a_rater_in_a_real_browser(study):
     bodies: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             tab = browser.new_page()
             tab.on("response", lambda r: bodies.append(r.text() if "image" not in r.headers.get("content-type", "")
                                                        else r.url))
@@ -279,14 +262,14 @@ def test_a_rater_in_a_real_browser(study):
     assert len(scored_replies) == 10
 
 
-def test_killing_the_server_loses_no_acknowledged_answer(study):
+def test_killing_the_server_loses_no_acknowledged_answer(study, free_port):
     import signal
     import subprocess
     import sys
 
     import httpx
 
-    port = _free_port()
+    port = free_port
     server = subprocess.Popen([sys.executable, "-m", "medgan_zoo", "turing-test", "serve", str(study.folder),
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     token = _token(study, "rater-2")

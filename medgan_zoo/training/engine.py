@@ -397,7 +397,7 @@ class Trainer:
                  ("generator_ema", self.gan.generator_ema))
         networks = {name: m for name, m in pairs if m is not None}
         average_buffers(list(networks.values()), self.ranks.world)
-        check_same(networks, step, self.device)
+        check_same(networks, step)
 
     def _check(self, logs: dict[str, torch.Tensor], step: int, last_good: int) -> None:
         if not logs:

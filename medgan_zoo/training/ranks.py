@@ -29,16 +29,6 @@ def slice_of(full: Tensor, rank: int, per_rank: int) -> Tensor:
     return full[rank * per_rank:(rank + 1) * per_rank]
 
 
-def global_randn(rng: torch.Generator, device: torch.device, rank: int, world: int) -> Callable[..., Tensor]:
-    """``randn(n, ...)``: this rank's slice of the draw for the global batch (n x world rows)."""
-
-    def randn(*shape: int) -> Tensor:
-        full = torch.randn(shape[0] * world, *shape[1:], generator=rng, device=device)
-        return slice_of(full, rank, shape[0])
-
-    return randn
-
-
 def global_apply(fn: Callable[[Tensor], Tensor], rank: int, world: int) -> Callable[[Tensor], Tensor]:
     """Apply a per-sample random transform as if to the global batch: this rank's rows sit at their
     place among zero rows, so every sample gets the parameters it gets in one process."""
@@ -98,7 +88,7 @@ def average_buffers(modules: list[torch.nn.Module], world: int) -> None:
                 buffer /= world
 
 
-def check_same(named: dict[str, torch.nn.Module], step: int, device: torch.device) -> None:
+def check_same(named: dict[str, torch.nn.Module], step: int) -> None:
     """Stop with a clear message if any rank's weights or buffers differ from rank 0's."""
     digest = hashlib.sha256()
     for name, module in sorted(named.items()):
