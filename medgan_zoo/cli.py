@@ -187,7 +187,7 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def datasets_show(name: str, data_root: Path | None, splits: tuple[str, ...], resolution: int,
                   settings: tuple[str, ...], as_json: bool) -> None:
-    """Subjects, volumes, slices per split and class pixel frequencies of NAME."""
+    """Subjects, volumes, slices per split, class pixel frequencies and groups (classes) of NAME."""
     summaries = {}
     for split in splits or ("train", "test"):
         dataset = _load(name, data_root, split, resolution, settings)
@@ -206,6 +206,8 @@ def datasets_show(name: str, data_root: Path | None, splits: tuple[str, ...], re
                    f"{min(per_subject)}-{max(per_subject)} (mean {sum(per_subject) / len(per_subject):.1f})")
         click.echo("  class pixel frequencies: " + ", ".join(
             f"{label} {fraction:.4%}" for label, fraction in summary["class_frequencies"].items()))
+        if summary.get("groups"):
+            click.echo("  groups (slices): " + ", ".join(f"{g} {n}" for g, n in summary["groups"].items()))
 
 
 @datasets.command("preview")
@@ -405,21 +407,33 @@ def _one_process_only(command: str) -> None:
 def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: str | None, count: int | None,
                      scale: str,
                      seed: int, device: str | None, settings: tuple[str, ...], out: Path | None) -> None:
-    """Sample from MODEL and score it against a data set; prints the headline of each metric."""
-    _one_process_only("evaluate")
+    """Sample from MODEL and score it against a data set; prints the headline of each metric.
+    Under torchrun the ranks share the sampling, the feature extraction and the U-Nets."""
+    from . import distributed
     from .evaluation.harness import default_metrics, evaluate, headline_text
 
     if count is not None and count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
     names = _metric_names(metrics) or default_metrics(note=lambda text: click.echo(text, err=True))
     metric_config, dataset_config = _metric_settings(settings)
+    ranks = distributed.start(device) if distributed.launched() else None
+    main = ranks is None or ranks.main
     try:
-        results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
-                           dataset_config=dataset_config, metric_config=metric_config, seed=seed, device=device,
-                           out=out)
+        with distributed.sharing():
+            results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
+                               dataset_config=dataset_config, metric_config=metric_config, seed=seed,
+                               device=str(ranks.device) if ranks else device, out=out if main else None,
+                               progress=main)
     except KeyboardInterrupt:
         kept = f"the metrics finished before it are in {out / 'evaluation.json'}; " if out is not None else ""
         raise click.ClickException(f"interrupted: {kept}run the command again with --metrics for the rest") from None
+    finally:
+        if ranks is not None:
+            distributed.finish()
+    if not main:
+        return
+    if ranks is not None:
+        click.echo(f"evaluated with {ranks.world} processes")
     for name in names:
         click.echo(f"{name}: {headline_text(results[name])}")
     if out is not None:

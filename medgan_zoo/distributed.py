@@ -2,14 +2,22 @@
 
 ``torchrun --nproc-per-node K -m medgan_zoo ...`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``;
 commands that scale out read them here (NCCL on GPUs, gloo on CPUs). Without them nothing changes.
+Independent pieces of work (sample batches, feature blocks, U-Nets) are spread over the ranks by
+:func:`map_jobs` inside :func:`sharing`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -51,3 +59,82 @@ def finish() -> None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+# -- sharing independent work (sampling, features, U-Nets) -----------------------------------------
+
+_SHARING = False
+
+
+@contextmanager
+def sharing() -> Iterator[None]:
+    """Inside: :func:`map_jobs` spreads its jobs over the process group's ranks (every rank must
+    then make the same calls). ``medgan-zoo evaluate`` under torchrun runs inside it; outside it,
+    or without a process group, everything runs in this process."""
+    global _SHARING
+    before, _SHARING = _SHARING, True
+    try:
+        yield
+    finally:
+        _SHARING = before
+
+
+def share() -> tuple[int, int]:
+    """(rank, number of ranks) that :func:`map_jobs` spreads work over now: (0, 1) when not sharing."""
+    import torch.distributed as dist
+
+    if not (_SHARING and dist.is_available() and dist.is_initialized()):
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
+def map_jobs(fn: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
+    """``[fn(job) for job in jobs]``; while sharing, rank r runs jobs r, r + W, ... and every rank
+    receives every result in order, the results one process computes (``fn`` must depend on its
+    job alone, and return CPU tensors or plain values: results travel between ranks)."""
+    rank, world = share()
+    if world == 1:
+        return [fn(job) for job in jobs]
+    import torch.distributed as dist
+
+    mine = {i: fn(job) for i, job in enumerate(jobs) if i % world == rank}
+    every: list[Any] = [None] * world
+    dist.all_gather_object(every, mine)
+    merged: dict[int, R] = {}
+    for part in every:
+        merged.update(part)
+    return [merged[i] for i in range(len(jobs))]
+
+
+def map_blocks(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, block: int) -> torch.Tensor:
+    """``fn`` over ``x`` in blocks of ``block`` rows, concatenated (on the CPU); while sharing, the
+    blocks are spread over the ranks. Fixed blocks: the result does not depend on the number of ranks."""
+    starts = list(range(0, len(x), block))
+    parts = map_jobs(lambda s: fn(x[s:s + block]).cpu(), starts)
+    return torch.cat(parts) if parts else fn(x[:0]).cpu()
+
+
+def from_rank_zero(fn: Callable[[], R]) -> R:
+    """``fn()`` on rank 0 alone while sharing, its result sent to every rank (what must be one
+    value everywhere, such as a trained network); ``fn()`` here otherwise."""
+    rank, world = share()
+    if world == 1:
+        return fn()
+    import torch.distributed as dist
+
+    box: list[Any] = [fn() if rank == 0 else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def every_rank(flag: bool) -> bool:
+    """True when ``flag`` is true on every rank while sharing (``flag`` itself otherwise): a choice
+    that decides whether collectives follow (a cache present on one machine only) is taken jointly."""
+    _, world = share()
+    if world == 1:
+        return flag
+    import torch.distributed as dist
+
+    every: list[Any] = [None] * world
+    dist.all_gather_object(every, bool(flag))
+    return all(every)

@@ -10,12 +10,14 @@ the direction (``better``), the quick-scale preset (``quick``), whether it runs 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch import Tensor
 
 from .errors import MedganZooError
 
@@ -142,6 +144,19 @@ class EvalContext:
             else:
                 get_registry().metrics[name]  # raises: unknown metric, with suggestions
         return self.configs[name]
+
+    def map_jobs(self, fn: Callable[[Any], Any], jobs: Sequence[Any]) -> list[Any]:
+        """``[fn(job) for job in jobs]``, the jobs spread over torchrun's ranks when ``evaluate``
+        runs under it (see :func:`medgan_zoo.distributed.map_jobs`); results in order."""
+        from .distributed import map_jobs
+
+        return map_jobs(fn, jobs)
+
+    def map_blocks(self, fn: Callable[[Tensor], Tensor], x: Tensor, block: int = 64) -> Tensor:
+        """``fn`` over ``x`` in blocks of ``block`` rows (features), spread over the ranks likewise."""
+        from .distributed import map_blocks
+
+        return map_blocks(fn, x, block)
 
     def reference_unet(self, config):
         from .evaluation.reference import ReferenceUnet

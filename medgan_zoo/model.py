@@ -130,13 +130,24 @@ class GanModel:
                device: str | torch.device | None = None, **options: Any) -> Samples:
         """``n`` generated pairs in memory. Sample ``i`` depends only on (seed, i): not on ``n``,
         ``batch_size`` (how many are generated at a time) or earlier calls."""
+        from .distributed import map_jobs, share
+
+        if share()[1] > 1 and seed is None:
+            raise ValueError("sampling across torchrun's ranks needs a seed (each would draw its own otherwise)")
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
         self._check_per_sample(n, options)
-        parts = []
-        with Progress(n, "sampling", enabled=n >= LARGE_SAMPLE) as bar:
-            for start, count in batches(n, chunk):
-                parts.append(self._generate(seed, start, count, device, **options))
-                bar.update(start + count)
+        world = share()[1]
+        if world > 1:  # under torchrun's evaluate: the ranks share the batches (same seed on each)
+            block = self.gan.sampling_block  # batches small enough that every rank gets work
+            chunk = min(chunk, -(-n // (world * block)) * block)
+            parts = map_jobs(lambda part: tuple(t.cpu() for t in self._generate(seed, *part, device, **options)),
+                             list(batches(n, chunk)))
+        else:
+            parts = []
+            with Progress(n, "sampling", enabled=n >= LARGE_SAMPLE) as bar:
+                for start, count in batches(n, chunk):
+                    parts.append(self._generate(seed, start, count, device, **options))
+                    bar.update(start + count)
         return Samples(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), seed,
                        dict(self.label_map))
 

@@ -97,13 +97,19 @@ class DiceMetric:
         test = ctx.real("test")
         classes = len(test.label_map)
         volumes = [test.volume_ids[i] for i in test.volume_index.tolist()]
-        results: dict[str, Any] = {}
-        for source in c.sources:
+
+        def score(job: tuple[str, int]) -> dict[str, Any]:
+            source, seed = job
             images, masks = self._training_set(source, ctx)
-            runs = []
-            for seed in range(c.seeds):
-                model = train_unet(images, masks, c, classes, seed, ctx.device, self._augment(source, ctx))
-                runs.append(dice_scores(predict(model, test.images, ctx.device), test.masks, volumes, classes))
+            model = train_unet(images, masks, c, classes, seed, ctx.device, self._augment(source, ctx))
+            return dice_scores(predict(model, test.images, ctx.device), test.masks, volumes, classes)
+
+        # every (source, seed) U-Net is independent: under torchrun the ranks share them
+        scores = ctx.map_jobs(score, [(source, seed) for source in c.sources for seed in range(c.seeds)])
+        results: dict[str, Any] = {}
+        for k, source in enumerate(c.sources):
+            images, _ = self._training_set(source, ctx)
+            runs = scores[k * c.seeds:(k + 1) * c.seeds]
             dice, dice_std = _mean_std([r["dice"] for r in runs])
             pooled, _ = _mean_std([r["pooled"] for r in runs])
             results[source] = {

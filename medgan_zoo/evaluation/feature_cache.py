@@ -12,6 +12,7 @@ from collections.abc import Callable
 from torch import Tensor
 
 from ..data.cache import cache_root
+from ..distributed import every_rank
 
 
 def cached_features(dataset, extractor: str, compute: Callable[[], Tensor]) -> Tensor:
@@ -22,12 +23,17 @@ def cached_features(dataset, extractor: str, compute: Callable[[], Tensor]) -> T
                 "extractor": extractor}
     key = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
     path = cache_root() / "features" / f"{key}.safetensors"
+    cached = None
     if path.exists():
         try:
-            return load_file(str(path))["features"]
+            cached = load_file(str(path))["features"]
         except Exception as exc:
             warnings.warn(f"unreadable feature cache {path} ({exc}); recomputing", stacklevel=2)
             path.unlink(missing_ok=True)
+    # under torchrun the ranks compute together: all of them use the cache, or none does
+    if every_rank(cached is not None):
+        assert cached is not None
+        return cached
     features = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -211,12 +211,14 @@ class InceptionFeatures:
 
     @torch.no_grad()
     def __call__(self, images: Tensor) -> Tensor:
+        """Features [N, 2048] (float64, CPU); blocks of ``batch_size`` spread over torchrun's ranks
+        under :func:`medgan_zoo.distributed.sharing`."""
+        from ..distributed import map_blocks
+
         model = _extractor(str(self.weights), str(self.device))
-        out = []
-        for start in range(0, len(images), self.batch_size):
-            batch = to_uint8_rgb(images[start:start + self.batch_size]).to(self.device)
-            out.append(model(batch)[0].double().cpu())
-        return torch.cat(out) if out else torch.empty(0, 2048, dtype=torch.float64)
+        if not len(images):
+            return torch.empty(0, 2048, dtype=torch.float64)
+        return map_blocks(lambda x: model(to_uint8_rgb(x).to(self.device))[0].double(), images, self.batch_size)
 
 
 def make_random_weights(path: str | Path, seed: int = 0, calibration_batches: int = 2) -> Path:

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from ..data.cache import cache_root
+from ..distributed import from_rank_zero
 from ..hub import sha256_of
 from ..metric import MetricResult
 from .configs import UnetFdConfig
@@ -33,18 +34,21 @@ class ReferenceUnet:
         path = cache_root() / "reference-unet" / f"{key}.safetensors"
         classes = len(real.label_map)
         self.model = build_unet(config, real.images.shape[1], classes).to(device)
-        if path.exists():
-            self.model.load_state_dict(load_file(str(path)), strict=True)
-        else:
-            trained = train_unet(real.images, real.masks, config, classes, config.seed, device)
-            self.model.load_state_dict(trained.state_dict())
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-            save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
-            os.replace(tmp, path)
+
+        def trained_or_cached() -> tuple[dict[str, Tensor], str]:
+            if not path.exists():
+                trained = train_unet(real.images, real.masks, config, classes, config.seed, device)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+                state = {k: v.detach().cpu().contiguous() for k, v in trained.state_dict().items()}
+                save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
+                os.replace(tmp, path)
+            return load_file(str(path)), sha256_of(path)
+
+        # under torchrun rank 0 trains (or loads) it and every rank gets those very weights
+        state, self.sha256 = from_rank_zero(trained_or_cached)
+        self.model.load_state_dict(state, strict=True)
         self.model.eval()
-        self.sha256 = sha256_of(path)
 
     def features(self, images: Tensor) -> Tensor:
         return bottleneck_features(self.model, images, self.device)

@@ -64,10 +64,9 @@ def predict(model: nn.Module, images: Tensor, device: torch.device, batch_size: 
 
 @torch.no_grad()
 def bottleneck_features(model: nn.Module, images: Tensor, device: torch.device, batch_size: int = 64) -> Tensor:
-    """Global-average-pooled deepest encoder features [N, C] (float64, CPU)."""
+    """Global-average-pooled deepest encoder features [N, C] (float64, CPU); blocks spread over
+    torchrun's ranks while sharing."""
+    from ..distributed import map_blocks
+
     encoder: Any = model.encoder
-    out = []
-    for i in range(0, len(images), batch_size):
-        deepest = encoder(images[i:i + batch_size].to(device))[-1]
-        out.append(deepest.mean(dim=(2, 3)).double().cpu())
-    return torch.cat(out)
+    return map_blocks(lambda x: encoder(x.to(device))[-1].mean(dim=(2, 3)).double(), images, batch_size)

@@ -20,18 +20,25 @@ from torch import Tensor, nn
 from .config import GanConfig
 
 
+def _alone(t: Tensor) -> Tensor:
+    return t
+
+
 @dataclass
 class StepContext:
     """What the engine hands a GAN's :meth:`GAN.train_step`.
 
     ``batch()`` draws the next batch of real training pairs (joint tensor [B, C+K, H, W], already
-    augmented and on the device); ``randn`` draws from the engine's seeded generator, so a resumed
-    run repeats the same numbers; ``autocast()`` is bf16 autocast on GPU and a no-op on CPU;
-    ``diffaugment`` is the differentiable augmentation to apply to every discriminator input.
+    augmented and on the device); ``randn``/``rand``/``randint`` draw from the engine's seeded
+    generator, so a resumed run repeats the same numbers; ``autocast()`` is bf16 autocast on GPU and
+    a no-op on CPU; ``diffaugment`` is the differentiable augmentation to apply to every
+    discriminator input.
 
-    Under torchrun (``world`` > 1) ``batch()`` is this rank's slice of the global batch and
-    ``randn(n, ...)`` this rank's rows of a draw for the global batch (its first dimension is the
-    batch): a step that draws its randomness through the context computes what one process computes.
+    Under torchrun (``world`` > 1) ``batch()`` is this rank's share of the global batch (rows
+    ``rank``, ``rank + world``, ...) and every draw is this rank's rows of a draw for the global
+    batch (the first dimension is the batch): a step that draws its randomness here and keeps its
+    losses means over the batch computes what one process computes. State that follows the batch
+    (a running mean, a count) goes through :meth:`sum_over_ranks` or :meth:`batch_mean`.
     """
 
     batch: Callable[[], Tensor]
@@ -42,12 +49,40 @@ class StepContext:
     step: int = 0
     rank: int = 0
     world: int = 1
+    #: The sum over ranks of a tensor, differentiable (the engine's all-reduce; unused on one rank).
+    all_sum: Callable[[Tensor], Tensor] = _alone
 
-    def randn(self, *shape: int) -> Tensor:
+    def rows(self, full: Tensor) -> Tensor:
+        """This rank's rows of a tensor for the global batch."""
+        return full if self.world == 1 else full[self.rank::self.world]
+
+    def randn(self, *shape: int, dtype: torch.dtype | None = None) -> Tensor:
+        full = torch.randn(shape[0] * self.world, *shape[1:], generator=self.rng, device=self.device, dtype=dtype)
+        return self.rows(full)
+
+    def rand(self, *shape: int) -> Tensor:
+        return self.rows(torch.rand(shape[0] * self.world, *shape[1:], generator=self.rng, device=self.device))
+
+    def randint(self, low: int, high: int, n: int) -> Tensor:
+        return self.rows(torch.randint(low, high, (n * self.world,), generator=self.rng, device=self.device))
+
+    def sum_over_ranks(self, value: Tensor) -> Tensor:
+        """``value`` summed over the ranks (``value`` itself on one process); no autograd."""
+        return value if self.world == 1 else self.all_sum(value.detach().clone())
+
+    def batch_average(self, x: Tensor) -> Tensor:
+        """``x.mean(0)`` over the global batch, differentiable: a loss on batch means (feature
+        matching) is then the one-process loss on every rank."""
         if self.world == 1:
-            return torch.randn(*shape, generator=self.rng, device=self.device)
-        full = torch.randn(shape[0] * self.world, *shape[1:], generator=self.rng, device=self.device)
-        return full[self.rank * shape[0]:(self.rank + 1) * shape[0]]
+            return x.mean(0)
+        return self.all_sum(x.sum(0)) / (len(x) * self.world)
+
+    def batch_mean(self, per_sample: Tensor) -> Tensor:
+        """The mean of a per-sample quantity over the global batch (detached)."""
+        if self.world == 1:
+            return per_sample.detach().mean()
+        total = self.sum_over_ranks(per_sample.detach().float().sum())
+        return total / (per_sample.numel() * self.world)
 
 
 class GAN(nn.Module):
@@ -70,8 +105,6 @@ class GAN(nn.Module):
     #: seed (the one its z was drawn from), for any further per-sample randomness (StyleGAN2's
     #: layer noise), so samples stay independent of the batch size and the device.
     takes_sample_seeds: bool = False
-    #: Why this GAN cannot train on several ranks yet (None: it can; torchrun refuses it otherwise).
-    not_distributed: str | None = None
 
     def __init__(self, config: GanConfig, with_discriminator: bool = True):
         super().__init__()
@@ -125,6 +158,11 @@ class GAN(nn.Module):
         return images, masks
 
     # -- training -----------------------------------------------------------------------------
+
+    def distributed_problem(self, world: int) -> str | None:
+        """Why this GAN cannot train with its config on ``world`` ranks (None: it can); the engine
+        refuses torchrun with the reason. The default: any number of ranks the batch divides."""
+        return None
 
     def prepare_training(self, data: Tensor) -> None:
         """Called once before the first step with the whole joint training tensor (on the device):

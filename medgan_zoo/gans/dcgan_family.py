@@ -85,7 +85,7 @@ class DcganFamilyGAN(GAN):
                 seen_real, seen_fake = ctx.diffaugment(real), ctx.diffaugment(fake.detach())
                 loss_d = self.loss.discriminator_loss(D(seen_real), D(seen_fake))
                 if self.penalty is not None:  # between the inputs the critic is trained on (augmented)
-                    gp = self.penalty(D, seen_real, seen_fake.to(seen_real.dtype), generator=ctx.rng)
+                    gp = self.penalty(D, seen_real, seen_fake.to(seen_real.dtype), alpha=ctx.rand(n))
                     loss_d = loss_d + gp
                     logs["gp"] = gp.detach()
             opt_d.zero_grad(set_to_none=True)
@@ -107,7 +107,7 @@ class DcganFamilyGAN(GAN):
             loss_g = self.loss.generator_loss(logits, real=real_logits)
             if c.feature_matching_weight > 0:
                 assert real_features is not None
-                fm = (real_features.float().mean(0) - features.float().mean(0)).pow(2).mean()
+                fm = (ctx.batch_average(real_features.float()) - ctx.batch_average(features.float())).pow(2).mean()
                 loss_g = loss_g + c.feature_matching_weight * fm
                 logs["feature_matching"] = fm.detach()
             if c.vgg_weight > 0:

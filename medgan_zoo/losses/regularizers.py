@@ -23,7 +23,8 @@ class GradientPenalty(Regularizer):
     """Gulrajani et al. (2017), WGAN-GP: weight * E[(|grad D(x_hat)| - target)^2].
 
     ``x_hat`` is drawn uniformly on the segments between real and generated samples; pass a
-    ``generator`` for reproducible draws.
+    ``generator`` for reproducible draws, or the weights ``alpha`` [N] themselves (the training
+    engine's draws, the same for the global batch on any number of ranks).
     """
 
     def __init__(self, config: GradientPenaltyConfig | None = None):
@@ -35,13 +36,17 @@ class GradientPenalty(Regularizer):
         real: Tensor,
         fake: Tensor | None = None,
         generator: torch.Generator | None = None,
+        alpha: Tensor | None = None,
     ) -> Tensor:
         if fake is None:
             raise ValueError("the gradient penalty needs generated samples (fake=...)")
         if fake.shape != real.shape:
             raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")
         shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-        alpha = torch.rand(shape, generator=generator, device=real.device, dtype=real.dtype)
+        if alpha is None:
+            alpha = torch.rand(shape, generator=generator, device=real.device, dtype=real.dtype)
+        else:
+            alpha = alpha.to(real.dtype).reshape(shape)
         x_hat = torch.lerp(fake.detach(), real.detach(), alpha)  # alpha * real + (1 - alpha) * fake
         norms = _input_gradients(discriminator, x_hat).norm(2, dim=1)
         return self.config.weight * ((norms - self.config.target) ** 2).mean()

@@ -33,7 +33,8 @@ class TrainConfig(BaseModel):
     world_size: int = Field(default=1, ge=1, description="Ranks the run trained on (set by the engine under torchrun).")
     per_rank_batch: int | None = Field(default=None, description="Batch of each rank (set by the engine; "
                                        "the GAN's batch_size stays the global batch).")
-
+    sync_batchnorm: bool = Field(default=True, description="Under torchrun, batch norms use the global batch's "
+                                 "statistics (as one process); false: each rank's own, averaged at checkpoints.")
 
 
 def make_train_config(values: dict[str, Any]) -> TrainConfig:
@@ -53,5 +54,5 @@ def make_train_config(values: dict[str, Any]) -> TrainConfig:
 #: Fields a resumed run may change without changing what it computes.
 RESUMABLE_CHANGES = frozenset(
     {"steps", "log_every", "sample_every", "checkpoint_every", "progress", "tensorboard", "device", "data_root",
-     "world_size", "per_rank_batch"}
+     "world_size", "per_rank_batch", "sync_batchnorm"}
 )

@@ -141,8 +141,7 @@ class Trainer:
         if self.augment is not None:
             batch = self.augment(batch, self.rng)
         if self.ranks is not None:
-            per_rank = n // self.ranks.world
-            batch = batch[self.ranks.rank * per_rank:(self.ranks.rank + 1) * per_rank]
+            batch = batch[self.ranks.rank::self.ranks.world]
         return batch
 
     @property
@@ -165,14 +164,18 @@ class Trainer:
         from ..errors import ConfigError
         from . import ranks
 
-        reason = self.gan.not_distributed
-        if reason and self.ranks.world > 1:
-            raise ConfigError(f"{self.config.gan} cannot train on several ranks yet: {reason}; train it on one "
-                              "process per run")
-        per_rank = ranks.split_batch(self.gan.config.batch_size, self.ranks.world)
-        self.config = self.config.model_copy(update={"world_size": self.ranks.world, "per_rank_batch": per_rank})
-        if self.ranks.world > 1:  # with one rank the mean over ranks is the gradient itself
-            ranks.average_gradients(self.gan.optimizers, self.ranks.world)
+        world = self.ranks.world
+        per_rank = ranks.split_batch(self.gan.config.batch_size, world)
+        reason = self.gan.distributed_problem(world) if world > 1 else None
+        if reason:
+            raise ConfigError(f"{self.config.gan} cannot train on {world} ranks with these settings: {reason}")
+        self.config = self.config.model_copy(update={"world_size": world, "per_rank_batch": per_rank})
+        if world > 1:  # with one rank the mean over ranks is the gradient itself
+            ranks.average_gradients(self.gan.optimizers, world)
+            if self.config.sync_batchnorm:
+                from .sync_norm import synchronise_batch_norms
+
+                synchronise_batch_norms(self.gan)
 
     def _autocast(self):
         if self.cuda:
@@ -270,6 +273,10 @@ class Trainer:
             diffaugment = global_apply(self._diffaugment, rank, world)
         ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
                           diffaugment=diffaugment, rank=rank, world=world)
+        if world > 1:
+            from .ranks import all_sum
+
+            ctx.all_sum = all_sum
         gc = self.gan.config
         per_step = gc.batch_size * (gc.n_critic if isinstance(gc, CriticSteps) else 1)
         sums: dict[str, torch.Tensor] = {}
@@ -389,13 +396,11 @@ class Trainer:
             self.gan.to(self.device)
 
     def _agree(self, step: int) -> None:
-        """At a checkpoint under torchrun: BatchNorm statistics become the ranks' mean, then every
-        rank must hold rank 0's weights and buffers."""
+        """At a checkpoint under torchrun: BatchNorm statistics become the ranks' mean (they already
+        agree with synchronised batch norms), then every rank must hold rank 0's weights and buffers."""
         from .ranks import average_buffers, check_same
 
-        pairs = (("generator", self.gan.generator), ("discriminator", self.gan.discriminator),
-                 ("generator_ema", self.gan.generator_ema))
-        networks = {name: m for name, m in pairs if m is not None}
+        networks = dict(self.gan.networks())
         average_buffers(list(networks.values()), self.ranks.world)
         check_same(networks, step)
 

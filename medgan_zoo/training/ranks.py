@@ -25,8 +25,11 @@ def split_batch(global_batch: int, world: int) -> int:
     return global_batch // world
 
 
-def slice_of(full: Tensor, rank: int, per_rank: int) -> Tensor:
-    return full[rank * per_rank:(rank + 1) * per_rank]
+def slice_of(full: Tensor, rank: int, world: int) -> Tensor:
+    """This rank's rows of a global batch: ``rank``, ``rank + world``, ... Interleaved rather than
+    contiguous so that groups formed by a stride over the batch (StyleGAN2's minibatch-stddev
+    groups) hold the same samples on each rank as in one process."""
+    return full[rank::world]
 
 
 def global_apply(fn: Callable[[Tensor], Tensor], rank: int, world: int) -> Callable[[Tensor], Tensor]:
@@ -34,12 +37,18 @@ def global_apply(fn: Callable[[Tensor], Tensor], rank: int, world: int) -> Calla
     place among zero rows, so every sample gets the parameters it gets in one process."""
 
     def apply(x: Tensor) -> Tensor:
-        n = len(x)
-        before = x.new_zeros((rank * n, *x.shape[1:]))
-        after = x.new_zeros(((world - rank - 1) * n, *x.shape[1:]))
-        return slice_of(fn(torch.cat([before, x, after])), rank, n)
+        full = x.new_zeros((len(x) * world, *x.shape[1:]))
+        full[rank::world] = x
+        return slice_of(fn(full), rank, world)
 
     return apply
+
+
+def all_sum(value: Tensor) -> Tensor:
+    """The sum over ranks, differentiable (its gradient is the sum of the ranks' gradients)."""
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(value)
 
 
 def average_gradients(optimizers: dict[str, torch.optim.Optimizer], world: int) -> None:

@@ -4,6 +4,7 @@ KL), the mask source trained or filled alongside, and mask-conditioned sampling.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import cast
 
 import torch
@@ -39,8 +40,10 @@ class SpadeSampler(nn.Module):
 
 
 class SpadeGAN(GAN):
-    not_distributed = ("its SPADE blocks normalise with batch statistics and its mask generator trains beside it; "
-                       "splitting the batch over ranks is not yet verified to compute what one process computes")
+    """SPADE (Park et al. 2019) with its mask source. Under torchrun its batch norms take the global
+    batch's statistics (the engine's ``sync_batchnorm``, as NVlabs/SPADE's synchronised batch norm)
+    and the mask DCGAN trains on the same ranks with the same context."""
+
     config: SpadeConfig
     generator: SpadeSampler
     discriminator: MultiscaleDiscriminator | None
@@ -231,11 +234,14 @@ class SpadeGAN(GAN):
         if self.mask_gan is not None:  # the mask source learns the training masks alongside
             self.mask_gan.optimizers = {"generator": self.optimizers["mask_generator"],
                                         "discriminator": self.optimizers["mask_discriminator"]}
-            mask_ctx = StepContext(batch=lambda: ctx.batch()[:, c.image_channels:], rng=ctx.rng, device=ctx.device,
-                                   autocast=ctx.autocast, diffaugment=lambda x: x, step=ctx.step)
+            mask_ctx = replace(ctx, batch=lambda: ctx.batch()[:, c.image_channels:], diffaugment=_unchanged)
             for key, value in self.mask_gan.train_step(mask_ctx).items():
                 logs[f"mask_{key}"] = value
         return logs
+
+
+def _unchanged(x: Tensor) -> Tensor:
+    return x
 
 
 def create_spade(config: SpadeConfig, with_discriminator: bool = True) -> SpadeGAN:

@@ -14,10 +14,17 @@ with the host.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from medgan_zoo.gans.base import StepContext
+
+#: Where the pipe's random numbers come from: a generator, or the training step (whose draws are
+#: this rank's rows of the global batch's, so several ranks augment as one process does).
+Rng = torch.Generator | StepContext
 
 
 def _eye(n: int, device: torch.device) -> Tensor:
@@ -42,9 +49,12 @@ class AdaptiveAugment(nn.Module):
     # -- adaptation ---------------------------------------------------------------------------
 
     @torch.no_grad()
-    def accumulate(self, real_logits: Tensor) -> None:
-        self.signs[0] += real_logits.detach().float().sign().sum()
-        self.signs[1] += real_logits.numel()
+    def accumulate(self, real_logits: Tensor, ctx: StepContext | None = None) -> None:
+        """Add the signs of D's real logits (summed over the ranks with ``ctx``, so p is the same
+        on every rank and follows the global batch)."""
+        logits = real_logits.detach().float()
+        counts = torch.stack([logits.sign().sum(), logits.new_tensor(float(logits.numel()))])
+        self.signs += counts if ctx is None else ctx.sum_over_ranks(counts)
 
     @torch.no_grad()
     def adjust(self) -> Tensor:
@@ -57,15 +67,10 @@ class AdaptiveAugment(nn.Module):
 
     # -- the pipeline ---------------------------------------------------------------------------
 
-    def matrices(self, n: int, rng: torch.Generator, device: torch.device, size: tuple[int, int]) -> Tensor:
+    def matrices(self, n: int, rng: Rng, device: torch.device, size: tuple[int, int]) -> Tensor:
         """Per-sample 3x3 maps from output to input coordinates in [-1, 1]: each transform is on
         for a sample with probability p (rotation: two draws whose union has probability p)."""
-
-        def rand(*shape: int) -> Tensor:
-            return torch.rand(*shape, generator=rng, device=device)
-
-        def randn(*shape: int) -> Tensor:
-            return torch.randn(*shape, generator=rng, device=device)
+        rand, randn = _draws(rng, device)
 
         def chosen() -> Tensor:
             return (rand(n) < self.p).float()
@@ -86,15 +91,16 @@ class AdaptiveAugment(nn.Module):
         m = m @ _rotate((rand(n) * 2 - 1) * math.pi * (rand(n) < p_rot).float())  # post-rotation
         return m @ _translate(randn(n, 2) * 0.25 * chosen()[:, None])  # fractional translation, std 1/8
 
-    def forward(self, x: Tensor, rng: torch.Generator) -> Tensor:
+    def forward(self, x: Tensor, rng: Rng) -> Tensor:
         # fp32 whatever autocast is active: a bf16 sampling grid is off by up to a pixel, which
         # would blur generated (bf16) images differently from real (fp32) ones
         with torch.autocast(x.device.type, enabled=False):
             return self._augment(x.float(), rng).to(x.dtype)
 
-    def _augment(self, x: Tensor, rng: torch.Generator) -> Tensor:
+    def _augment(self, x: Tensor, rng: Rng) -> Tensor:
         n, _, h, w = x.shape
         m = self.matrices(n, rng, x.device, (h, w))
+        rand, randn = _draws(rng, x.device)
         grid = F.affine_grid(m[:, :2, :], list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
         if not self.c:
@@ -102,8 +108,8 @@ class AdaptiveAugment(nn.Module):
         img, rest = x[:, :self.c], x[:, self.c:]
 
         def draw(std: float) -> Tensor:
-            on = (torch.rand(n, generator=rng, device=x.device) < self.p).float()
-            return (torch.randn(n, generator=rng, device=x.device) * std * on).view(n, 1, 1, 1)
+            on = (rand(n) < self.p).float()
+            return (randn(n) * std * on).view(n, 1, 1, 1)
 
         img = img + draw(0.2)  # brightness
         mean = img.mean(dim=(1, 2, 3), keepdim=True)
@@ -112,6 +118,20 @@ class AdaptiveAugment(nn.Module):
             luma = img.mean(dim=1, keepdim=True)
             img = (img - luma) * torch.exp2(draw(1.0)) + luma  # saturation
         return torch.cat([img, rest], dim=1)
+
+
+def _draws(rng: Rng, device: torch.device) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+    """(rand, randn) taking a shape whose first dimension is the batch."""
+    if isinstance(rng, StepContext):
+        return rng.rand, rng.randn
+
+    def rand(*shape: int) -> Tensor:
+        return torch.rand(*shape, generator=rng, device=device)
+
+    def randn(*shape: int) -> Tensor:
+        return torch.randn(*shape, generator=rng, device=device)
+
+    return rand, randn
 
 
 def _diag(sx: Tensor, sy: Tensor) -> Tensor:

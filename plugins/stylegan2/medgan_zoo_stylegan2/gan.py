@@ -39,9 +39,11 @@ class TrainingState(nn.Module):
 
 
 class StyleGan2(GAN):
-    not_distributed = ("its minibatch-stddev groups, R1 and path-length regularisation intervals and ADA's "
-                       "adjustment follow the batch; splitting it over ranks is not yet implemented")
-    """StyleGAN2 config F (Karras et al. 2020) generating image + one-hot mask channels jointly."""
+    """StyleGAN2 config F (Karras et al. 2020) generating image + one-hot mask channels jointly.
+
+    Under torchrun each rank takes every ``world``-th sample of the global batch, which keeps the
+    minibatch-stddev groups (strided over the batch) those of one process; ADA's sign statistics
+    and the path-length mean are summed over the ranks, so p and the mean stay identical."""
 
     config: StyleGan2Config
     generator: Generator
@@ -125,7 +127,7 @@ class StyleGan2(GAN):
     def _augment(self, ctx: StepContext, x: Tensor) -> Tensor:
         assert self.training_state is not None
         if self.training_state.ada is not None:
-            return self.training_state.ada(x, ctx.rng)
+            return self.training_state.ada(x, ctx)
         return ctx.diffaugment(x)
 
     def _ws(self, ctx: StepContext, n: int, track: bool = False) -> Tensor:
@@ -135,8 +137,8 @@ class StyleGan2(GAN):
         ws = G.broadcast(G.mapping(ctx.randn(n, c.latent_dim), track=track))
         if c.style_mixing > 0:
             w2 = G.mapping(ctx.randn(n, c.latent_dim))
-            cutoff = torch.randint(1, G.num_ws, (n,), generator=ctx.rng, device=ctx.device)
-            mixed = torch.rand(n, generator=ctx.rng, device=ctx.device) < c.style_mixing
+            cutoff = ctx.randint(1, G.num_ws, n)
+            mixed = ctx.rand(n) < c.style_mixing
             cutoff = torch.where(mixed, cutoff, torch.full_like(cutoff, G.num_ws))
             layer = torch.arange(G.num_ws, device=ctx.device)
             ws = torch.where((layer[None, :] < cutoff[:, None])[:, :, None], ws, w2[:, None, :])
@@ -162,8 +164,8 @@ class StyleGan2(GAN):
             ws = self._ws(ctx, n)
             size = self.config.resolution
             noise = ctx.randn(n, self.output_channels, size, size) / size
-            lengths = path_lengths(lambda w: synthesis.forward(w, noise="random", rng=ctx.rng), ws, noise)
-            state.pl_mean.copy_(state.pl_mean.lerp(lengths.mean().detach(), self.config.pl_decay))
+            lengths = path_lengths(lambda w: synthesis.forward(w, noise="random", rng=ctx), ws, noise)
+            state.pl_mean.copy_(state.pl_mean.lerp(ctx.batch_mean(lengths), self.config.pl_decay))
             return (lengths - state.pl_mean).square().mean()
 
     def update_ema(self, decay: float | None = None) -> None:
@@ -179,13 +181,26 @@ class StyleGan2(GAN):
         m = self.config.micro_batch or n
         return [m] * (n // m) + ([n % m] if n % m else [])
 
+    def distributed_problem(self, world: int) -> str | None:
+        c = self.config
+        n = c.batch_size // world
+        n_pl = max(c.batch_size // c.pl_batch_shrink, 1)
+        if c.micro_batch is None and n % c.mbstd_group:
+            return (f"each rank's {n} samples do not fill minibatch-stddev groups of {c.mbstd_group}, so D would "
+                    f"compare other samples than on one process; use a world size that leaves a multiple of "
+                    f"{c.mbstd_group} per rank, or set mbstd_group")
+        if c.pl_weight > 0 and n_pl % world:
+            return (f"the path-length batch of {n_pl} (batch_size / pl_batch_shrink) cannot be split over {world} "
+                    "ranks; choose a batch_size or pl_batch_shrink that allows it")
+        return None
+
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         c = self.config
         G, D, state = self.generator, self.discriminator, self.training_state
         assert D is not None and state is not None
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
-        n = c.batch_size
-        self.images_seen = ctx.step * n  # the engine's step count, so a resumed run continues the ramp
+        self.images_seen = ctx.step * c.batch_size  # the engine's step count, so a resumed run continues the ramp
+        n = c.batch_size // ctx.world  # this rank's share; every loss is a mean over it
         zero = torch.zeros((), device=ctx.device)
 
         # discriminator: logistic loss on reals and fakes
@@ -196,7 +211,7 @@ class StyleGan2(GAN):
         for real in reals:
             k = len(real)
             with torch.no_grad(), ctx.autocast():
-                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx.rng)
+                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx)
             with ctx.autocast():
                 real_logits = D(self._augment(ctx, real))
                 fake_logits = D(self._augment(ctx, fake))
@@ -204,7 +219,7 @@ class StyleGan2(GAN):
             (loss * (k / n)).backward()
             loss_d = loss_d + loss.detach() * (k / n)
             if state.ada is not None:
-                state.ada.accumulate(real_logits)
+                state.ada.accumulate(real_logits, ctx)
         opt_d.step()
         if state.ada is not None and ctx.step % c.ada_interval == 0:
             state.last_r_t.copy_(state.ada.adjust())
@@ -226,7 +241,7 @@ class StyleGan2(GAN):
         loss_g = zero
         for k in self._parts(n):
             with ctx.autocast():
-                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx.rng)
+                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx)
                 loss = self.adversarial.generator_loss(D(self._augment(ctx, fake)))
             (loss * (k / n)).backward()
             loss_g = loss_g + loss.detach() * (k / n)
@@ -235,7 +250,7 @@ class StyleGan2(GAN):
         # lazy path-length regularisation, in fp32
         if c.pl_weight > 0 and ctx.step % c.pl_interval == 0:
             opt_g.zero_grad(set_to_none=True)
-            n_pl = max(n // c.pl_batch_shrink, 1)
+            n_pl = max(c.batch_size // c.pl_batch_shrink, 1) // ctx.world
             pl = zero
             for k in self._parts(n_pl):
                 penalty = self.path_length(ctx, k) * (k / n_pl)

@@ -9,6 +9,8 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
+from medgan_zoo.gans.base import StepContext
+
 from .config import StyleGan2Config
 from .ops import (
     EqualConv2d,
@@ -20,6 +22,9 @@ from .ops import (
     modulated_conv2d_scaled,
     upsample2d,
 )
+
+#: Where random noise maps come from: a generator (sampling), the training step (global-batch draws).
+Rng = torch.Generator | StepContext | None
 
 MODCONV = {"scaled": modulated_conv2d_scaled, "reference": modulated_conv2d_reference}
 
@@ -65,8 +70,9 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("noise_const", torch.randn(resolution, resolution))
         self.up, self.resolution, self.modconv = up, resolution, MODCONV[modconv]
 
-    def forward(self, x: Tensor, w: Tensor, noise: str | Tensor, rng: torch.Generator | None) -> Tensor:
-        """``noise``: "random" (drawn from ``rng``), "const" (the saved map) or a given map [N, 1, H, W]."""
+    def forward(self, x: Tensor, w: Tensor, noise: str | Tensor, rng: Rng) -> Tensor:
+        """``noise``: "random" (drawn from ``rng``: a generator or the step context), "const" (the
+        saved map) or a given map [N, 1, H, W]."""
         with fp32(w.device):  # styles (and the demodulation) in float32 even under autocast
             styles = self.affine(w.float())
         x = self.modconv(x, self.weight, styles, demodulate=True, up=self.up)
@@ -76,7 +82,11 @@ class SynthesisLayer(nn.Module):
             x = x + noise.to(x.dtype) * self.noise_strength
         elif noise == "random":
             shape = (x.shape[0], 1, self.resolution, self.resolution)
-            x = x + torch.randn(shape, generator=rng, device=x.device, dtype=x.dtype) * self.noise_strength
+            if isinstance(rng, StepContext):  # training: this rank's rows of the global batch's maps
+                maps = rng.randn(*shape, dtype=x.dtype)
+            else:
+                maps = torch.randn(shape, generator=rng, device=x.device, dtype=x.dtype)
+            x = x + maps * self.noise_strength
         elif noise == "const":
             x = x + (self.noise_const * self.noise_strength).to(x.dtype)
         return bias_lrelu(x, self.bias)
@@ -120,7 +130,7 @@ class SynthesisBlock(nn.Module):
         return [self.conv1] if self.first else [self.conv0, self.conv1]
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, noise: str | list[Tensor],
-                rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+                rng: Rng) -> tuple[Tensor, Tensor]:
         """``noise``: a mode for every layer, or this block's maps in layer order."""
         maps = noise if isinstance(noise, list) else [noise] * self.num_conv
         if self.first:
@@ -158,7 +168,7 @@ class SynthesisNetwork(nn.Module):
         """The size of each layer's noise map, in layer order."""
         return [layer.resolution for block in self.blocks for layer in cast(SynthesisBlock, block).layers()]
 
-    def forward(self, ws: Tensor, noise: str | list[Tensor] = "random", rng: torch.Generator | None = None) -> Tensor:
+    def forward(self, ws: Tensor, noise: str | list[Tensor] = "random", rng: Rng = None) -> Tensor:
         """``noise``: "random" (from ``rng``), "const" (the saved maps) or one map per layer
         ([N, 1, r, r] for r in :attr:`noise_resolutions`)."""
         x = img = None
