@@ -326,14 +326,19 @@ def train_command(gan: str, dataset: str, data_root: Path | None, resolution: in
 @click.option("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="A sampling option of the GAN, e.g. --set truncation=0.7 (StyleGAN2); repeatable.")
+@click.option("--class", "class_name", metavar="NAME",
+              help="A class-conditional model: generate this class only, e.g. dcm (default: each sample's class "
+              "drawn in the training proportions; the classes go to classes_*.csv or the npz).")
 def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None, batch_size: int | None,
-                   device: str | None, settings: tuple[str, ...]) -> None:
+                   device: str | None, settings: tuple[str, ...], class_name: str | None) -> None:
     """Generate N pairs from MODEL (a folder, hf://org/repo[@rev], or a catalogue name) to --out."""
     from .model import load
 
     if count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
     options = _parse_settings(settings)
+    if class_name is not None:
+        options["classes"] = class_name
     from . import distributed
 
     ranks = None
@@ -350,7 +355,8 @@ def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None
     except (TypeError, ValueError) as exc:
         if not options:
             raise
-        raise click.BadParameter(f"{loaded.info.gan}: {exc}", param_hint="--set") from None
+        hint = "--class" if class_name is not None and "class" in str(exc) else "--set"
+        raise click.BadParameter(f"{loaded.info.gan}: {exc}", param_hint=hint) from None
     finally:
         if ranks is not None:
             distributed.finish()

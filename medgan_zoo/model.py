@@ -121,6 +121,53 @@ class GanModel:
         chunk = -(-(batch_size or 256) // block) * block  # whole blocks, so none is computed twice
         return (new_seed() if seed is None else seed), chunk, device
 
+    @property
+    def class_names(self) -> list[str]:
+        """The classes a class-conditional model generates on demand (empty: unconditional)."""
+        config = self.gan.config
+        return list(config.class_names) if getattr(config, "class_conditional", False) else []
+
+    def _with_classes(self, n: int, seed: int, options: dict[str, Any]) -> dict[str, Any]:
+        """``classes`` as int64 [n]: from a class name, names or indices (one, or one per sample),
+        or, when not given to a class-conditional model, drawn per sample in the training
+        proportions from each sample's own seed."""
+        names = self.class_names
+        asked = options.get("classes")
+        if not names:
+            if asked is not None:
+                raise ValueError(f"this {self.info.gan} model is unconditional: it takes no classes (train it with "
+                                 "--set class_conditional=true on a data set with classes)")
+            return options
+        if asked is None:
+            from .sampling import sample_classes
+
+            shares = self.gan.config.class_shares or [1.0] * len(names)
+            return {**options, "classes": sample_classes(seed, 0, n, shares)}
+        values = [asked] if isinstance(asked, (str, int)) else list(asked.tolist() if isinstance(asked, torch.Tensor)
+                                                                      else asked)
+        index = []
+        for value in values:
+            if isinstance(value, str):
+                if value.lower() not in names:
+                    raise ValueError(f"unknown class {value!r}; this model's classes are {', '.join(names)}")
+                index.append(names.index(value.lower()))
+            elif not isinstance(value, bool) and hasattr(value, "__index__") and 0 <= int(value) < len(names):
+                index.append(int(value))  # ints, numpy integers
+            else:
+                raise ValueError(f"a class is a name ({', '.join(names)}) or an index 0..{len(names) - 1}, "
+                                 f"got {value!r}")
+        if len(index) == 1:
+            index = index * n
+        return {**options, "classes": torch.tensor(index, dtype=torch.int64)}
+
+    def _samples(self, images: torch.Tensor, masks: torch.Tensor, seed: int, options: dict[str, Any],
+                 start: int = 0) -> Samples:
+        classes = options.get("classes")
+        if not self.class_names or classes is None:
+            return Samples(images, masks, seed, dict(self.label_map))
+        return Samples(images, masks, seed, dict(self.label_map), classes[start:start + len(images)].cpu(),
+                       self.class_names)
+
     def _check_per_sample(self, n: int, options: dict[str, Any]) -> None:
         for key in self.gan.per_sample_options:
             if key in options and options[key] is not None and len(options[key]) != n:
@@ -129,12 +176,15 @@ class GanModel:
     def sample(self, n: int, *, seed: int | None = None, batch_size: int | None = None,
                device: str | torch.device | None = None, **options: Any) -> Samples:
         """``n`` generated pairs in memory. Sample ``i`` depends only on (seed, i): not on ``n``,
-        ``batch_size`` (how many are generated at a time) or earlier calls."""
+        ``batch_size`` (how many are generated at a time) or earlier calls. A class-conditional
+        model takes ``classes=`` (a class name, or names/indices one per sample); without it, each
+        sample's class is drawn in the training data's proportions from its own seed."""
         from .distributed import map_jobs, share
 
         if share()[1] > 1 and seed is None:
             raise ValueError("sampling across torchrun's ranks needs a seed (each would draw its own otherwise)")
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        options = self._with_classes(n, seed, options)
         self._check_per_sample(n, options)
         world = share()[1]
         if world > 1:  # under torchrun's evaluate: the ranks share the batches (same seed on each)
@@ -148,8 +198,7 @@ class GanModel:
                 for start, count in batches(n, chunk):
                     parts.append(self._generate(seed, start, count, device, **options))
                     bar.update(start + count)
-        return Samples(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), seed,
-                       dict(self.label_map))
+        return self._samples(torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]), seed, options)
 
     def sample_to(self, out: str | Path, n: int, *, format: str = "png", seed: int | None = None,
                   batch_size: int | None = None, device: str | torch.device | None = None,
@@ -165,6 +214,7 @@ class GanModel:
         if shard is not None and seed is None:
             raise ValueError("sampling across processes needs a seed (each would draw its own otherwise)")
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        options = self._with_classes(n, seed, options)
         self._check_per_sample(n, options)
         out = Path(out)
         rank, world = shard or (0, 1)
@@ -174,13 +224,15 @@ class GanModel:
             done = 0
             for start, count in mine:
                 images, masks = self._generate(seed, start, count, device, **options)
-                write_samples(out, Samples(images, masks, seed, dict(self.label_map)), format, start)
+                write_samples(out, self._samples(images, masks, seed, options, start), format, start)
                 done += count
                 bar.update(done)
         if rank == 0:
             write_manifest(out, {"model": self.info.gan, "dataset": self.info.dataset, "n": n, "seed": seed,
                                  "format": format, "label_map": self.label_map,
-                                 "resolution": self.info.resolution, "options": options})
+                                 "resolution": self.info.resolution,
+                                 "options": {k: v for k, v in options.items() if k != "classes"},
+                                 **({"class_names": self.class_names} if self.class_names else {})})
         return out
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

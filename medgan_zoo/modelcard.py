@@ -37,6 +37,11 @@ def render_model_card(info: ModelInfo, grid: str | None = None, license: str = "
         "batch = model.sample(16, seed=0)   # batch.images [16,C,H,W] in [-1, 1], batch.masks [16,H,W]",
         "```", "",
     ]
+    classes = info.gan_config.get("class_names") if info.gan_config.get("class_conditional") else None
+    if classes:
+        lines[-2:-2] = [f'chosen = model.sample(16, seed=0, classes="{classes[-1]}")   # one of: {", ".join(classes)}']
+        lines += [f"Class-conditional: it generates each of {', '.join(classes)} on demand; without `classes` "
+                  "they are drawn in the training proportions (`class_shares`).", ""]
     if grid:
         lines += ["## Samples", "", f"![samples]({grid})", "",
                   "Each image beside itself with its generated mask overlaid (seed 0).", ""]

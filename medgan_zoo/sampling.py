@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -37,6 +37,15 @@ def sample_seeds(seed: int, start: int, count: int) -> Tensor:
     return torch.tensor([sample_seed(seed, start + row) for row in range(count)], dtype=torch.int64)
 
 
+def sample_classes(seed: int, start: int, count: int, shares: tuple[float, ...] | list[float]) -> Tensor:
+    """Classes [count] of samples start..start+count-1 drawn in the proportions ``shares``, each
+    from its own seed (a stream apart from its latent's), so they too depend only on (seed, i)."""
+    cdf = np.cumsum(np.asarray(shares, dtype=np.float64))
+    cdf /= cdf[-1]
+    u = [np.random.default_rng(sample_seed(seed, start + row) ^ 0x5EED).random() for row in range(count)]
+    return torch.from_numpy(np.searchsorted(cdf, u, side="right").clip(max=len(cdf) - 1)).to(torch.int64)
+
+
 def latents(seed: int, start: int, count: int, dim: int) -> Tensor:
     """Latent vectors [count, dim] of samples start..start+count-1, on the CPU."""
     out = torch.empty(count, dim)
@@ -48,12 +57,21 @@ def latents(seed: int, start: int, count: int, dim: int) -> Tensor:
 
 @dataclass
 class Samples:
-    """Generated pairs on the CPU: ``images`` float32 [N,C,H,W] in [-1, 1], ``masks`` uint8 [N,H,W]."""
+    """Generated pairs on the CPU: ``images`` float32 [N,C,H,W] in [-1, 1], ``masks`` uint8 [N,H,W];
+    from a class-conditional model also ``classes`` int64 [N] (indices into ``class_names``)."""
 
     images: Tensor
     masks: Tensor
     seed: int
     label_map: dict[int, str] = field(default_factory=dict)
+    classes: Tensor | None = None
+    class_names: list[str] | None = None
+
+    def class_of(self, i: int) -> str | None:
+        """Sample ``i``'s class name (None from an unconditional model)."""
+        if self.classes is None or self.class_names is None:
+            return None
+        return self.class_names[int(self.classes[i])]
 
     def __len__(self) -> int:
         return len(self.images)
@@ -77,9 +95,16 @@ def check_format(format: str) -> None:
 def write_samples(out: Path, samples: Samples, format: str, start: int = 0) -> list[Path]:
     """PNG: ``image_NNNNNN.png`` + ``mask_NNNNNN.png`` (label values) per sample; NPZ: one
     ``samples_NNNNNN.npz`` per call; NIfTI: ``images_NNNNNN.nii.gz`` [H,W,N(,C)] and
-    ``masks_NNNNNN.nii.gz`` [H,W,N] per call. NNNNNN is the index of the first sample."""
+    ``masks_NNNNNN.nii.gz`` [H,W,N] per call. NNNNNN is the index of the first sample. Samples
+    with classes: PNG and NIfTI get ``classes_NNNNNN.csv`` (index, class) per call, NPZ holds
+    ``classes`` (indices) and ``class_names``."""
     check_format(format)
     out.mkdir(parents=True, exist_ok=True)
+    sidecar = []
+    if samples.classes is not None and format != "npz":
+        path = out / f"classes_{start:06d}.csv"
+        path.write_text("index,class\n" + "".join(f"{start + i},{samples.class_of(i)}\n" for i in range(len(samples))))
+        sidecar.append(path)
     images = ((samples.images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
     masks = samples.masks.numpy()
     if format == "png":
@@ -93,12 +118,15 @@ def write_samples(out: Path, samples: Samples, format: str, start: int = 0) -> l
                 path = out / f"{name}_{start + i:06d}.png"
                 Image.fromarray(np.ascontiguousarray(array)).save(path)
                 written.append(path)
-        return written
+        return written + sidecar
     if format == "npz":
         path = out / f"samples_{start:06d}.npz"
-        np.savez_compressed(path, images=samples.images.numpy(), masks=masks,
-                            seeds=np.array([sample_seed(samples.seed, start + i) for i in range(len(masks))],
-                                           dtype=np.uint64))
+        arrays: dict[str, Any] = {
+            "images": samples.images.numpy(), "masks": masks,
+            "seeds": np.array([sample_seed(samples.seed, start + i) for i in range(len(masks))], dtype=np.uint64)}
+        if samples.classes is not None:
+            arrays.update(classes=samples.classes.numpy(), class_names=np.array(samples.class_names or []))
+        np.savez_compressed(path, **arrays)
         return [path]
     import nibabel as nib
 
@@ -107,7 +135,7 @@ def write_samples(out: Path, samples: Samples, format: str, start: int = 0) -> l
     image_path, mask_path = out / f"images_{start:06d}.nii.gz", out / f"masks_{start:06d}.nii.gz"
     nib.save(nib.Nifti1Image(np.ascontiguousarray(volume, dtype=np.float32), np.eye(4)), image_path)
     nib.save(nib.Nifti1Image(np.ascontiguousarray(masks.transpose(1, 2, 0)), np.eye(4)), mask_path)
-    return [image_path, mask_path]
+    return [image_path, mask_path, *sidecar]
 
 
 def write_manifest(out: Path, info: dict) -> Path:

@@ -128,9 +128,9 @@ def test_wgan_gp_penalises_the_critic_on_the_augmented_inputs_it_is_trained_on()
     calls = []
     penalty = gan.penalty
 
-    def spy(discriminator, real, fake=None, generator=None):
+    def spy(discriminator, real, fake=None, generator=None, alpha=None):
         calls.append((real.detach().clone(), fake.detach().clone()))
-        return penalty(discriminator, real, fake, generator=generator)
+        return penalty(discriminator, real, fake, generator=generator, alpha=alpha)
 
     gan.penalty = spy
     real = _real(gan)

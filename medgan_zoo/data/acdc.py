@@ -2,7 +2,11 @@
 
 Expected, in any nesting: ``patientNNN/Info.cfg``, ``patientNNN_frameXX.nii.gz`` and
 ``patientNNN_frameXX_gt.nii.gz``; ``patientNNN_4d.nii.gz`` (the whole cine) is ignored. The split
-comes from a ``training``/``testing`` folder, or else from the ACDC numbering (1-100 train).
+comes from a ``training``/``testing`` folder, or else from the ACDC numbering (1-100 train). Each
+slice's group (``nor``, ``minf``, ``dcm``, ``hcm``, ``rv``) comes from Info.cfg's ``Group``; a patient
+whose Info.cfg lacks it (as in some copies of the test set) has its slices' group unknown (None):
+they load and train as before, and what needs groups (conditional training, mode coverage) refuses
+them by name.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from .build import make_dataset, wanted, with_progress
 from .cache import file_fingerprints
 from .configs import AcdcConfig
 from .files import find, reading, require_root, split_from_folders
-from .labels import ACDC_LABELS
+from .labels import ACDC_GROUPS, ACDC_LABELS
 from .preprocessing import percentile_scale, resample_square
 from .slices import DatasetError, SliceArrays, SliceDataset
 
@@ -25,13 +29,31 @@ EXPECTED = "the ACDC release (training/patientNNN/patientNNN_frameXX.nii.gz with
 _FRAME = r"(patient\d{3}_frame\d{2})\.nii(?:\.gz)?"
 
 
+def _info(info: Path | None) -> dict[str, str]:
+    if info is None:
+        return {}
+    with reading(info, "ACDC info file"):
+        return dict(re.findall(r"^\s*(\w+)\s*:\s*(\S+)", info.read_text(), re.M))
+
+
 def _phases(info: Path | None, frames: list[int]) -> dict[str, int]:
     """ED/ES frame numbers from Info.cfg, or else the first and last frame present."""
     if info is not None:
         with reading(info, "ACDC info file"):
-            values = dict(re.findall(r"^\s*(\w+)\s*:\s*(\S+)", info.read_text(), re.M))
+            values = _info(info)
             return {"ed": int(values["ED"]), "es": int(values["ES"])}
     return {"ed": min(frames), "es": max(frames)}
+
+
+def _group(patient: str, info: Path | None) -> str | None:
+    """The patient's group from Info.cfg (None when the file or its Group line is missing)."""
+    code = _info(info).get("Group")
+    if code is None:
+        return None
+    if code.lower() not in ACDC_GROUPS:
+        raise DatasetError(f"acdc: {patient}'s Info.cfg ({info}) has Group {code!r}; ACDC's groups are "
+                           f"{', '.join(g.upper() for g in ACDC_GROUPS)}")
+    return code.lower()
 
 
 def _read_frame(image_path: Path, mask_path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
@@ -66,6 +88,7 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
     infos = {p.parent.name: p for p in root.rglob("Info.cfg")}
 
     selected: list[tuple[str, str, Path, Path]] = []
+    groups: dict[str, str | None] = {}
     for patient in sorted(patients):
         frames = patients[patient]
         any_frame = next(iter(frames.values()))
@@ -75,6 +98,7 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
         if not wanted(config.split, subject_split):
             continue
         phases = _phases(infos.get(patient), sorted(frames))
+        groups[patient] = _group(patient, infos.get(patient))
         for phase, number in phases.items():
             if config.frames not in ("both", phase):
                 continue
@@ -92,7 +116,7 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
         raise DatasetError(f"acdc: no {config.split} exams under {root}")
 
     def build() -> SliceArrays:
-        out_images, out_masks, subjects, volumes = [], [], [], []
+        out_images, out_masks, subjects, volumes, slice_groups = [], [], [], [], []
         for patient, phase, image_path, mask_path in with_progress(selected, f"building acdc ({config.split})"):
             volume, labels, spacing = _read_frame(image_path, mask_path)
             volume = percentile_scale(volume, *config.clip_percentiles)
@@ -103,7 +127,10 @@ def load_acdc(config: AcdcConfig) -> SliceDataset:
                 out_masks.append(mask)
                 subjects.append(patient)
                 volumes.append(f"{patient}_{phase}")  # ED and ES are scored as separate volumes
-        return SliceArrays(np.stack(out_images), np.stack(out_masks), subjects, volumes)
+                slice_groups.append(groups[patient])
+        return SliceArrays(np.stack(out_images), np.stack(out_masks), subjects, volumes, slice_groups)
 
-    sources = file_fingerprints(root, [p for _, _, i, m in selected for p in (i, m)])
-    return make_dataset("acdc", config, ACDC_LABELS, 1, sources, build)
+    # the groups come from Info.cfg: a changed one rebuilds the cache
+    used_infos = [infos[p] for p in sorted({patient for patient, *_ in selected}) if p in infos]
+    sources = file_fingerprints(root, [p for _, _, i, m in selected for p in (i, m)] + used_infos)
+    return make_dataset("acdc", config, ACDC_LABELS, 1, sources, build, group_names=list(ACDC_GROUPS))

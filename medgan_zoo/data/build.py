@@ -18,13 +18,15 @@ def make_dataset(
     sources: list[tuple[str, int, int]],
     build: Callable[[], SliceArrays],
     info: dict[str, Any] | None = None,
+    group_names: list[str] | None = None,
 ) -> SliceDataset:
-    """Build (or read from the cache) one split and wrap it, validating the contract."""
+    """Build (or read from the cache) one split and wrap it, validating the contract.
+    ``group_names``: the data set's classes in their order, when its slices carry one."""
     fields = config.model_dump(mode="json", exclude={"cache", "data_root"})
     key = cache_key(name, fields, sources)
     arrays = cached(name, key, build, enabled=config.cache)
     return SliceDataset(name, config.split, arrays, label_map, channels,
-                        {"config": fields, "cache_key": key, **(info or {})})
+                        {"config": fields, "cache_key": key, **(info or {})}, group_names)
 
 
 T = TypeVar("T")

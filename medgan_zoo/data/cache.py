@@ -20,7 +20,7 @@ from .slices import SliceArrays
 
 CACHE_ENV = "MEDGAN_ZOO_CACHE"
 #: Bump when preprocessing or a generator changes what it produces for the same config.
-FORMAT_VERSION = 2  # 2: volume ids beside subject ids
+FORMAT_VERSION = 3  # 2: volume ids beside subject ids; 3: each slice's group
 
 
 def cache_root() -> Path:
@@ -63,8 +63,9 @@ def _read(path: Path) -> SliceArrays:
         volume_index = handle.get_tensor("volume_index")
     subject_ids = json.loads(metadata["subject_ids"])
     volume_ids = json.loads(metadata["volume_ids"])
+    groups = json.loads(metadata["groups"]) if "groups" in metadata else None
     return SliceArrays(images, masks, [subject_ids[i] for i in index.tolist()],
-                       [volume_ids[i] for i in volume_index.tolist()])
+                       [volume_ids[i] for i in volume_index.tolist()], groups)
 
 
 def _ids_and_index(per_slice: list[str]) -> tuple[list[str], np.ndarray]:
@@ -87,8 +88,10 @@ def _write(path: Path, arrays: SliceArrays) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        save_file(tensors, str(tmp), metadata={"subject_ids": json.dumps(subject_ids),
-                                                "volume_ids": json.dumps(volume_ids)})
+        metadata = {"subject_ids": json.dumps(subject_ids), "volume_ids": json.dumps(volume_ids)}
+        if arrays.groups is not None:
+            metadata["groups"] = json.dumps(arrays.groups)
+        save_file(tensors, str(tmp), metadata=metadata)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -84,6 +84,10 @@ class AcdcPhantomConfig(PhantomConfig):
     train_subjects: int = Field(default=100, ge=1, description="Exams in the training split (ACDC: 100).")
     test_subjects: int = Field(default=50, ge=1, description="Exams in the test split (ACDC: 50).")
     frames: Literal["both", "ed", "es"] = Field(default="both", description="Cardiac phases to render.")
+    pathology: bool = Field(
+        default=False,
+        description="Render ACDC's five groups (nor, minf, dcm, hcm, rv; exam n is group (n - 1) mod 5) with their "
+        "anatomical signatures, and give each slice its group; off: the healthy-range phantom, no groups.")
 
 
 class Sliver07PhantomConfig(PhantomConfig):

@@ -25,6 +25,7 @@ class SliceArrays:
     masks: np.ndarray  # uint8 [N, H, W]
     subjects: list[str]  # one per slice: the patient (splits never cut through one)
     volumes: list[str] | None = None  # one per slice: the scored volume (None: the subject's)
+    groups: list[str | None] | None = None  # one per slice: the subject's class (None: unknown); None: no classes
 
     @property
     def volume_ids(self) -> list[str]:
@@ -42,6 +43,8 @@ class SliceArrays:
             raise DatasetError(f"{name}: {len(self.subjects)} subject ids for {n} slices")
         if len(self.volume_ids) != n:
             raise DatasetError(f"{name}: {len(self.volume_ids)} volume ids for {n} slices")
+        if self.groups is not None and len(self.groups) != n:
+            raise DatasetError(f"{name}: {len(self.groups)} groups for {n} slices")
         owner: dict[str, str] = {}
         for volume, subject in zip(self.volume_ids, self.subjects, strict=True):
             if owner.setdefault(volume, subject) != subject:
@@ -54,15 +57,19 @@ class SliceArrays:
 class SliceDataset(Dataset):
     """2D pairs held in memory: ``dataset[i]`` is a dict with ``image`` float32 [C,H,W] in [-1, 1],
     ``mask`` int64 [H,W], ``subject`` (the patient: splits are by subject), ``volume`` (the unit
-    Dice is scored on: a patient's phase for ACDC, a scan for SLiver07, an image for IDRiD) and
-    ``index``.
+    Dice is scored on: a patient's phase for ACDC, a scan for SLiver07, an image for IDRiD),
+    ``group`` (the subject's class, e.g. ACDC's ``dcm``; None where unknown or the data set has
+    none) and ``index``.
+
+    ``group_names`` lists the classes (empty: none) and ``group_index`` gives each slice's class as
+    an index into it (-1: unknown).
 
     ``images`` and ``masks`` (uint8, to save memory) give the whole split at once for training loops
     that keep the data on the device.
     """
 
     def __init__(self, name: str, split: str, arrays: SliceArrays, label_map: dict[int, str],
-                 channels: int, info: dict[str, Any] | None = None):
+                 channels: int, info: dict[str, Any] | None = None, group_names: list[str] | None = None):
         arrays.validate(f"{name} ({split})", label_map, channels)
         self.name = name
         self.split = split
@@ -77,6 +84,15 @@ class SliceDataset(Dataset):
         self.volume_ids: list[str] = list(dict.fromkeys(arrays.volume_ids))
         lookup = {v: i for i, v in enumerate(self.volume_ids)}
         self.volume_index = torch.tensor([lookup[v] for v in arrays.volume_ids], dtype=torch.int64)
+        groups = arrays.groups or []
+        known = sorted({g for g in groups if g is not None})
+        self.group_names: list[str] = list(group_names) if group_names is not None and groups else known
+        unexpected = sorted(set(known) - set(self.group_names))
+        if unexpected:
+            raise DatasetError(f"{name} ({split}): groups {unexpected} are not among {self.group_names}")
+        order = {g: i for i, g in enumerate(self.group_names)}
+        self.group_index = torch.tensor([order[g] if g is not None else -1 for g in groups] if groups
+                                        else [-1] * len(self.images), dtype=torch.int64)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -89,6 +105,7 @@ class SliceDataset(Dataset):
             "mask": self.masks[index].long(),
             "subject": self.subject_ids[int(self.subject_index[index])],
             "volume": self.volume_ids[int(self.volume_index[index])],
+            "group": self.group_names[g] if (g := int(self.group_index[index])) >= 0 else None,
             "index": index % len(self),
         }
 
@@ -114,8 +131,19 @@ class SliceDataset(Dataset):
         total = counts.sum().item()
         return {self.label_map[i]: counts[i].item() / total for i in range(len(self.label_map))}
 
+    def group_counts(self) -> dict[str, int]:
+        """Slices per class ('unknown': slices of subjects without one); empty without classes."""
+        if not self.group_names:
+            return {}
+        counts = Counter(self.group_index.tolist())
+        out = {name: counts[i] for i, name in enumerate(self.group_names)}
+        if counts[-1]:
+            out["unknown"] = counts[-1]
+        return out
+
     def summary(self) -> dict[str, Any]:
         per_subject = self.slices_per_subject()
+        groups = {"groups": self.group_counts()} if self.group_names else {}
         return {
             "name": self.name,
             "split": self.split,
@@ -126,6 +154,7 @@ class SliceDataset(Dataset):
             "channels": self.channels,
             "label_map": self.label_map,
             "class_frequencies": self.class_frequencies(),
+            **groups,
         }
 
     def __repr__(self) -> str:

@@ -98,11 +98,19 @@ class DiceMetric:
         classes = len(test.label_map)
         volumes = [test.volume_ids[i] for i in test.volume_index.tolist()]
 
+        groups = [(name, (test.group_index == g).nonzero().flatten()) for g, name in enumerate(test.group_names)]
+
         def score(job: tuple[str, int]) -> dict[str, Any]:
             source, seed = job
             images, masks = self._training_set(source, ctx)
             model = train_unet(images, masks, c, classes, seed, ctx.device, self._augment(source, ctx))
-            return dice_scores(predict(model, test.images, ctx.device), test.masks, volumes, classes)
+            predicted = predict(model, test.images, ctx.device)
+            scores = dice_scores(predicted, test.masks, volumes, classes)
+            # a data set with classes: the Dice of each class's test volumes too
+            scores["per_group"] = {name: dice_scores(predicted[rows], test.masks[rows],
+                                                     [volumes[i] for i in rows.tolist()], classes)["dice"]
+                                   for name, rows in groups if len(rows)}
+            return scores
 
         # every (source, seed) U-Net is independent: under torchrun the ranks share them
         scores = ctx.map_jobs(score, [(source, seed) for source in c.sources for seed in range(c.seeds)])
@@ -117,6 +125,8 @@ class DiceMetric:
                 "per_class": {test.label_map[k]: _mean_std([r["per_class"][k] for r in runs])[0]
                               for k in range(1, classes)},
                 "training_pairs": len(images),
+                **({"per_group": {name: _mean_std([r["per_group"][name] for r in runs])[0]
+                                  for name in runs[0]["per_group"]}} if runs[0]["per_group"] else {}),
             }
         headline = results.get("synthetic", next(iter(results.values())))
         values = {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results,

@@ -40,6 +40,12 @@ def register_metrics(register: Register) -> None:
         summary="Precision, recall, density and coverage in a chosen feature space.",
     ))
     register(MetricSpec(
+        name="mode-coverage", better="lower", config=configs.ModeCoverageConfig,
+        factory=f"{_PKG}.coverage:ModeCoverageMetric", column="class TVD", quick={"steps": 600},
+        summary="Are all of the data set's classes (ACDC's pathologies) generated, in the real proportions? "
+        "A classifier's class histogram of the samples against the real test slices' (total variation).",
+    ))
+    register(MetricSpec(
         name="memorisation", better="lower", config=configs.MemorisationConfig,
         factory=f"{_PKG}.neighbours:MemorisationMetric", column="near-copies", default=True,
         summary="Nearest-training-image distances of samples; fraction of near-copies; closest pairs image.",

@@ -24,6 +24,10 @@ def _alone(t: Tensor) -> Tensor:
     return t
 
 
+def _no_classes() -> Tensor | None:
+    return None
+
+
 @dataclass
 class StepContext:
     """What the engine hands a GAN's :meth:`GAN.train_step`.
@@ -51,6 +55,9 @@ class StepContext:
     world: int = 1
     #: The sum over ranks of a tensor, differentiable (the engine's all-reduce; unused on one rank).
     all_sum: Callable[[Tensor], Tensor] = _alone
+    #: The classes (int64 [B], indices into the config's ``class_names``) of the rows the last
+    #: ``batch()`` returned, for a class-conditional GAN; None otherwise.
+    batch_classes: Callable[[], Tensor | None] = _no_classes
 
     def rows(self, full: Tensor) -> Tensor:
         """This rank's rows of a tensor for the global batch."""

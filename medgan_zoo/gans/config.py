@@ -71,3 +71,29 @@ class CriticSteps(PluginConfig):
     """Mixin: the GAN's step takes ``n_critic`` real batches (the engine counts images with it)."""
 
     n_critic: int = Field(default=1, ge=1, description="Discriminator steps per generator step.")
+
+
+class ClassConditionOption(PluginConfig):
+    """Mixin: a GAN that can be conditioned on the data set's classes (groups, e.g. ACDC's five
+    pathologies). The engine fills ``class_names`` and ``class_shares`` from the training data."""
+
+    class_conditional: bool = Field(
+        default=False,
+        description="Condition on the data set's classes (e.g. acdc-phantom with pathology=true): a class "
+        "embedding in G and a projection discriminator (Miyato & Koyama 2018); sample(n, classes=...).",
+    )
+    class_names: tuple[str, ...] = Field(
+        default=(), description="The classes, in order (filled from the data set when class_conditional).")
+    class_shares: tuple[float, ...] = Field(
+        default=(), description="Each class's share of the training slices (filled from the data set); "
+        "sampling without classes draws them in these proportions.")
+    class_embedding: int = Field(default=32, ge=1, description="Size of the generator's class embedding.")
+
+    @model_validator(mode="after")
+    def _classes_known(self) -> ClassConditionOption:
+        if self.class_conditional and not self.class_names:
+            raise ValueError("class_conditional needs class_names: train on a data set whose slices carry a "
+                             "class (acdc, or acdc-phantom with pathology=true)")
+        if self.class_shares and len(self.class_shares) != len(self.class_names):
+            raise ValueError(f"class_shares has {len(self.class_shares)} values for {len(self.class_names)} classes")
+        return self

@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .config import CriticSteps, DiffAugmentOp, DiffAugmentOption, GanConfig, PairAugmentOptions
+from .config import (
+    ClassConditionOption,
+    CriticSteps,
+    DiffAugmentOp,
+    DiffAugmentOption,
+    GanConfig,
+    PairAugmentOptions,
+)
 
 __all__ = ["DiffAugmentOp"]  # kept importable from here (0.1.0)
 
@@ -20,7 +27,7 @@ Norm = Literal["batch", "instance", "none"]
 Init = Literal["normal", "xavier", "xavier-uniform", "kaiming"]
 
 
-class DcganFamilyConfig(GanConfig, PairAugmentOptions, DiffAugmentOption, CriticSteps):
+class DcganFamilyConfig(GanConfig, PairAugmentOptions, DiffAugmentOption, CriticSteps, ClassConditionOption):
     """Architecture and training knobs shared by DCGAN, LSGAN, WGAN, WGAN-GP and HingeGAN."""
 
     g_filters: int = Field(default=64, ge=8, le=512,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..losses.adversarial import HingeLoss, LeastSquaresLoss, MinimaxLoss, WassersteinLoss
@@ -32,11 +34,36 @@ class DcganFamilyGAN(GAN):
                  with_discriminator: bool = True):
         super().__init__(config, with_discriminator)
         self.loss, self.penalty, self.clip_value = loss, penalty, clip_value
-        self.generator = Generator(config, self.output_channels)
-        if with_discriminator:
-            self.discriminator = Discriminator(config, self.output_channels)
+        self.class_conditional = config.class_conditional
+        if self.class_conditional:  # the class enters G beside z and D by projection
+            from .conditioning import ClassEmbeddingGenerator, ProjectionDiscriminator
+
+            k, e = len(config.class_names), config.class_embedding
+            wider = config.model_copy(update={"latent_dim": config.latent_dim + e})
+            self.generator = ClassEmbeddingGenerator(Generator(wider, self.output_channels), k, e)
+            if with_discriminator:
+                backbone = Discriminator(config, self.output_channels)
+                self.discriminator = ProjectionDiscriminator(backbone, k, backbone.head.in_channels,
+                                                             config.d_spectral_norm)
+            self.per_sample_options = ("classes",)
+        else:
+            self.generator = Generator(config, self.output_channels)
+            if with_discriminator:
+                self.discriminator = Discriminator(config, self.output_channels)
         self.enable_ema()
         self._vgg = None
+
+    def generate(self, z: Tensor, generator: nn.Module | None = None, **options: Any) -> Tensor:
+        """Joint output for latents ``z``; a class-conditional model also takes ``classes`` (int64 [N])."""
+        if not self.class_conditional:
+            return super().generate(z, generator, **options)
+        classes = options.pop("classes", None)
+        if options:
+            raise TypeError(f"{type(self).__name__} takes only 'classes' as a sampling option, got {sorted(options)}")
+        if classes is None:
+            raise ValueError("this model is class-conditional: pass classes=... (the sampler draws them in the "
+                             "training proportions when none are asked for)")
+        return (generator or self.generator)(z, classes.to(z.device))
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
@@ -65,6 +92,18 @@ class DcganFamilyGAN(GAN):
         if self.config.vgg_weight > 0:
             self._vgg_features()
 
+    def _classes(self, ctx: StepContext, n: int) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        """(real classes,), (generated classes,) as extra network arguments; () and () unconditioned."""
+        if not self.class_conditional:
+            return (), ()
+        from .conditioning import draw_classes
+
+        real = ctx.batch_classes()
+        if real is None:
+            raise ConfigError("this GAN is class-conditional but the training batches carry no classes")
+        shares = torch.tensor(self.config.class_shares or [1.0] * len(self.config.class_names))
+        return (real,), (draw_classes(ctx, n, shares),)
+
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         c = self.config
         G, D = self.generator, self.discriminator
@@ -77,15 +116,17 @@ class DcganFamilyGAN(GAN):
             real = ctx.batch()
             n = len(real)  # this rank's share of the batch under torchrun
             last = i == c.n_critic - 1
+            y_real, y_fake = self._classes(ctx, n)
             # The last critic step's fakes keep their graph and serve the generator step too
             # (one generator forward fewer per step; z is independent of the critic update).
             with torch.set_grad_enabled(last), ctx.autocast():
-                fake = G(ctx.randn(n, c.latent_dim))
+                fake = G(ctx.randn(n, c.latent_dim), *y_fake)
             with ctx.autocast():
                 seen_real, seen_fake = ctx.diffaugment(real), ctx.diffaugment(fake.detach())
-                loss_d = self.loss.discriminator_loss(D(seen_real), D(seen_fake))
+                loss_d = self.loss.discriminator_loss(D(seen_real, *y_real), D(seen_fake, *y_fake))
                 if self.penalty is not None:  # between the inputs the critic is trained on (augmented)
-                    gp = self.penalty(D, seen_real, seen_fake.to(seen_real.dtype), alpha=ctx.rand(n))
+                    critic = (lambda x, y=y_real: D(x, *y)) if y_real else D  # interpolates take the real classes
+                    gp = self.penalty(critic, seen_real, seen_fake.to(seen_real.dtype), alpha=ctx.rand(n))
                     loss_d = loss_d + gp
                     logs["gp"] = gp.detach()
             opt_d.zero_grad(set_to_none=True)
@@ -99,11 +140,11 @@ class DcganFamilyGAN(GAN):
 
         D.requires_grad_(False)  # the generator step needs no discriminator gradients
         with ctx.autocast():
-            logits, features = D(ctx.diffaugment(fake), features=True)
+            logits, features = D(ctx.diffaugment(fake), *y_fake, features=True)
             real_logits = real_features = None
             if c.feature_matching_weight > 0 or self.loss.generator_needs_real:
                 with torch.no_grad():
-                    real_logits, real_features = D(ctx.diffaugment(real), features=True)
+                    real_logits, real_features = D(ctx.diffaugment(real), *y_real, features=True)
             loss_g = self.loss.generator_loss(logits, real=real_logits)
             if c.feature_matching_weight > 0:
                 assert real_features is not None

@@ -112,6 +112,9 @@ class Trainer:
         torch.manual_seed(c.seed)
         gan_config = {"resolution": c.resolution, "image_channels": self.dataset.channels,
                       "num_classes": len(self.dataset.label_map), **c.gan_config}
+        self.groups: torch.Tensor | None = None
+        if c.gan_config.get("class_conditional"):
+            gan_config.update(self._classes())
         self.gan: GAN = create_gan(c.gan, **gan_config).to(self.device)
         if self.cuda:
             self.gan.to(memory_format=torch.channels_last)
@@ -134,15 +137,38 @@ class Trainer:
         if isinstance(gc, DiffAugmentOption) and gc.diffaugment:
             self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
 
+    def _classes(self) -> dict[str, Any]:
+        """class_names and class_shares of a class-conditional GAN, from the training split."""
+        from ..errors import ConfigError
+
+        data = self.dataset
+        if not data.group_names:
+            raise ConfigError(f"class_conditional needs a data set whose slices carry a class: {self.config.dataset} "
+                              "has none (use acdc, or acdc-phantom with --set dataset.pathology=true)")
+        unknown = sorted({data.subject_ids[int(s)] for s in data.subject_index[data.group_index < 0].tolist()})
+        if unknown:
+            raise ConfigError(f"class_conditional: {len(unknown)} training subject(s) have no class (e.g. "
+                              f"{', '.join(unknown[:5])}: no Group in Info.cfg); remove them or train unconditioned")
+        counts = torch.bincount(data.group_index, minlength=len(data.group_names)).double()
+        self.groups = data.group_index.to(self.device)
+        return {"class_names": tuple(data.group_names), "class_shares": tuple((counts / counts.sum()).tolist())}
+
     def _batch(self) -> torch.Tensor:
         n = self.gan.config.batch_size  # the global batch: every rank draws it, then takes its slice
         index = torch.randint(len(self.data), (n,), generator=self.rng, device=self.device)
         batch = self.data[index]
         if self.augment is not None:
             batch = self.augment(batch, self.rng)
+        if self.groups is not None:
+            self._batch_classes = self.groups[index]
         if self.ranks is not None:
             batch = batch[self.ranks.rank::self.ranks.world]
+            if self.groups is not None:
+                self._batch_classes = self._batch_classes[self.ranks.rank::self.ranks.world]
         return batch
+
+    def _last_classes(self) -> torch.Tensor | None:
+        return self._batch_classes if self.groups is not None else None
 
     @property
     def main(self) -> bool:
@@ -188,7 +214,10 @@ class Trainer:
     # -- outputs --------------------------------------------------------------------------------
 
     def _grid_options(self) -> dict[str, torch.Tensor]:
-        """Training masks for the grids of a GAN that cannot sample without them."""
+        """Training masks for the grids of a GAN that cannot sample without them; every class in
+        turn for a class-conditional one."""
+        if self.groups is not None:
+            return {"classes": torch.arange(16) % len(self.dataset.group_names)}
         if not self.gan.needs_masks_to_sample:
             return {}
         return {"masks": self.data[:16, self.gan.config.image_channels:].argmax(dim=1).cpu()}
@@ -201,7 +230,7 @@ class Trainer:
         was_training = G.training
         G.eval()
         options: dict[str, Any] = {k: v.to(self.device) for k, v in self._grid_options().items()}
-        count = len(options["masks"]) if options else 16
+        count = len(next(iter(options.values()))) if options else 16
         if self.gan.takes_sample_seeds:
             options["seeds"] = sample_seeds(self.config.seed, 0, count)
         with torch.no_grad():
@@ -211,7 +240,9 @@ class Trainer:
         path = self.out / "samples" / f"step_{step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_grid(Samples(images.cpu(), masks.cpu(), self.config.seed).grid(16, 4), path,
-                  f"{self.config.gan}, step {step}: fixed-seed samples, each beside its mask", self.dataset.label_map)
+                  f"{self.config.gan}, step {step}: fixed-seed samples, each beside its mask"
+                  + (f"; classes {', '.join(self.dataset.group_names)} in turn" if self.groups is not None else ""),
+                  self.dataset.label_map)
         return path
 
     def _metrics_writer(self, start_step: int):
@@ -272,7 +303,7 @@ class Trainer:
 
             diffaugment = global_apply(self._diffaugment, rank, world)
         ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
-                          diffaugment=diffaugment, rank=rank, world=world)
+                          diffaugment=diffaugment, rank=rank, world=world, batch_classes=self._last_classes)
         if world > 1:
             from .ranks import all_sum
 

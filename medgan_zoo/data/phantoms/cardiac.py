@@ -6,16 +6,23 @@ the RV vanishes near the apex); the ES frame has the LV area of the ED frame tim
 drawn in 35-70%, and a thicker wall (myocardial area is conserved). Around it: chest wall, fat,
 lungs, the descending aorta and the spine; then a smooth coil bias field and Rician noise. Raw
 intensities are scaled like the real loader's (0.5-99.5 percentile clip to [-1, 1]).
+
+With ``pathology=true`` exam n belongs to ACDC group (n - 1) mod 5, its heart drawn as above and
+then changed by the group's signature (from a separate random stream, so the healthy draws stay):
+``dcm`` a dilated LV (radius x1.35) with a thin wall (x0.6) and EF 10-30%; ``hcm`` a thick wall
+(x1.8) around a small cavity (radius x0.7) and EF 60-80%; ``minf`` a sector of 60-100 degrees
+thinned to 35% with EF 25-45%; ``rv`` an enlarged RV (x1.5 tall, x2 wide) with RV EF 15-35%;
+``nor`` unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..configs import AcdcPhantomConfig
-from ..labels import ACDC_LABELS
+from ..labels import ACDC_GROUPS, ACDC_LABELS
 from ..preprocessing import percentile_scale
 from .common import (
     SUPERSAMPLE,
@@ -31,6 +38,8 @@ from .common import (
 
 FIELD_OF_VIEW_MM = 256.0  # the acdc loader's default output field of view
 _TAG = 1
+_PATHOLOGY_TAG = 7  # the stream of the group signatures, apart from the healthy heart's draws
+GROUPS = list(ACDC_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class Heart:
     body: tuple[float, float]
     noise: float
     bias: tuple[float, float, float]
+    infarct: tuple[float, float, float] | None = None  # centre angle, half-width (rad), wall fraction left
 
 
 def _heart(rng: np.random.Generator) -> Heart:
@@ -72,6 +82,27 @@ def _heart(rng: np.random.Generator) -> Heart:
     )
 
 
+def group_of(number: int) -> str:
+    """The ACDC group of phantom exam ``number`` (1-based) with ``pathology=true``: evenly by turns."""
+    return GROUPS[(number - 1) % len(GROUPS)]
+
+
+def _with_pathology(heart: Heart, group: str, rng: np.random.Generator) -> Heart:
+    if group == "dcm":
+        return replace(heart, lv_radius=heart.lv_radius * 1.35, wall=heart.wall * 0.6,
+                       ejection_fraction=rng.uniform(0.10, 0.30))
+    if group == "hcm":
+        return replace(heart, lv_radius=heart.lv_radius * 0.7, wall=heart.wall * 1.8,
+                       ejection_fraction=rng.uniform(0.60, 0.80))
+    if group == "minf":
+        return replace(heart, infarct=(rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(30, 50)), 0.35),
+                       ejection_fraction=rng.uniform(0.25, 0.45))
+    if group == "rv":
+        return replace(heart, rv_height=heart.rv_height * 1.5, rv_width=heart.rv_width * 2.0,
+                       rv_ejection_fraction=rng.uniform(0.15, 0.35))
+    return heart
+
+
 def _labels(heart: Heart, y: np.ndarray, x: np.ndarray, frame: str, z: int) -> np.ndarray:
     s = z / max(heart.slices - 1, 1)  # 0 at the base, 1 at the apex
     phase = 1.0 if frame == "ed" else np.sqrt(1.0 - heart.ejection_fraction)
@@ -84,6 +115,11 @@ def _labels(heart: Heart, y: np.ndarray, x: np.ndarray, frame: str, z: int) -> n
     r_in = r_in_ed * phase
     a1, p1, a2, p2 = heart.wall_harmonics
     thickness = heart.wall * (1 + a1 * np.cos(theta - p1) + a2 * np.cos(2 * theta - p2))
+    if heart.infarct is not None:  # a thinned sector, smooth at its edges
+        centre, half, left = heart.infarct
+        d = np.abs(np.angle(np.exp(1j * (theta - centre))))
+        window = np.where(d < half, 0.5 * (1 + np.cos(np.pi * d / half)), 0.0)
+        thickness = thickness * (1 - (1 - left) * np.clip(window * 1.6, 0, 1))
     r_out_ed = r_in_ed + thickness
     r_out = np.sqrt(r_in**2 + r_out_ed**2 - r_in_ed**2)  # ring area conserved through the cycle
 
@@ -116,14 +152,26 @@ class CardiacPhantom(Phantom):
         frames = ["ed", "es"] if self.config.frames == "both" else [self.config.frames]
         keys = []
         for number, subject in self._subjects():
-            heart = _heart(rng_for(self.config.seed, _TAG, number))
+            heart = self._heart(number)
             for frame in frames:
                 keys += [SliceKey(subject, number, (0 if frame == "ed" else 1, z), f"{subject}_{frame}")
                          for z in range(heart.slices)]
         return keys
 
+    def _heart(self, number: int) -> Heart:
+        heart = _heart(rng_for(self.config.seed, _TAG, number))
+        if not self.config.pathology:
+            return heart
+        return _with_pathology(heart, group_of(number), rng_for(self.config.seed, _PATHOLOGY_TAG, number))
+
     def heart(self, key: SliceKey) -> Heart:
-        return _heart(rng_for(self.config.seed, _TAG, key.number))
+        return self._heart(key.number)
+
+    def group(self, key: SliceKey) -> str | None:
+        return group_of(key.number) if self.config.pathology else None
+
+    def group_names(self) -> list[str] | None:
+        return GROUPS if self.config.pathology else None
 
     def render_raw(self, key: SliceKey) -> tuple[np.ndarray, np.ndarray]:
         """Magnitude image in arbitrary scanner units (before scaling) and labels."""

@@ -92,6 +92,14 @@ class Phantom(ABC):
     def render(self, key: SliceKey) -> tuple[np.ndarray, np.ndarray]:
         """One slice: image float32 [C, R, R] in [-1, 1] and mask uint8 [R, R]."""
 
+    def group(self, key: SliceKey) -> str | None:
+        """The class of the slice's subject (None: this phantom has no classes)."""
+        return None
+
+    def group_names(self) -> list[str] | None:
+        """The phantom's classes in order, when its slices carry one."""
+        return None
+
     def build(self) -> SliceArrays:
         keys = self.keys()
         images = np.empty((len(keys), self.channels, self.config.resolution, self.config.resolution),
@@ -104,9 +112,10 @@ class Phantom(ABC):
             for i, key in enumerate(keys):
                 images[i], masks[i] = self.render(key)
                 bar.update(i + 1)
-        return SliceArrays(images, masks, [k.subject for k in keys], [k.volume or k.subject for k in keys])
+        groups = [self.group(k) for k in keys] if self.group_names() else None
+        return SliceArrays(images, masks, [k.subject for k in keys], [k.volume or k.subject for k in keys], groups)
 
     def dataset(self) -> SliceDataset:
         return make_dataset(self.name, self.config, self.label_map, self.channels, [], self.build,
-                            info={"phantom": True})
+                            info={"phantom": True}, group_names=self.group_names())
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from medgan_zoo.gans.config import DiffAugmentOp, DiffAugmentOption, GanConfig
+from medgan_zoo.gans.config import ClassConditionOption, DiffAugmentOp, DiffAugmentOption, GanConfig
 
 Preset = Literal["stylegan2", "auto"]
 
@@ -31,7 +31,7 @@ def preset_values(preset: str, resolution: int, batch_size: int | None = None) -
 PRESET_FIELDS = frozenset(preset_values("stylegan2", 128))
 
 
-class StyleGan2Config(GanConfig, DiffAugmentOption):
+class StyleGan2Config(GanConfig, DiffAugmentOption, ClassConditionOption):
     """Config F of Karras et al. (2020), plus ADA. ``preset`` fills every field of
     :data:`PRESET_FIELDS` that is not given with NVIDIA's values for that configuration."""
 

@@ -58,6 +58,9 @@ class StyleGan2(GAN):
         else:
             self.training_state = None
         self.images_seen = 0
+        self.class_conditional = config.class_conditional
+        if self.class_conditional:
+            self.per_sample_options = ("classes",)
         self.enable_ema()
         # NVIDIA's logistic loss (stylegan2-ada-pytorch training/loss.py: softplus(D(G(z))) +
         # softplus(-D(x)) for D, non-saturating softplus(-D(G(z))) for G) is the registered 'minimax'
@@ -71,7 +74,7 @@ class StyleGan2(GAN):
 
     def generate(  # type: ignore[override]  # StyleGAN2's sampling options
         self, z: Tensor, generator: nn.Module | None = None, truncation: float = 1.0, noise: str = "random",
-        seeds: Tensor | None = None,
+        seeds: Tensor | None = None, classes: Tensor | None = None,
     ) -> Tensor:
         """Joint output for latents ``z``: w is pulled toward the tracked mean w by ``truncation``
         (1: none, 0: the mean image; above 1 extrapolates). Layer ``noise``: "random" (NVIDIA's
@@ -82,11 +85,14 @@ class StyleGan2(GAN):
                              f"got {truncation!r}")
         if noise not in ("random", "const"):
             raise ValueError(f"noise must be 'random' or 'const', got {noise!r}")
+        if (classes is None) == self.class_conditional:
+            raise ValueError("this model is class-conditional: pass classes=..." if self.class_conditional
+                             else "this model is unconditional: it takes no classes")
         G = generator or self.generator
         maps: str | list[Tensor] = noise
         if noise == "random" and seeds is not None:
             maps = self.noise_maps(seeds, z.device)
-        return G(z, truncation=float(truncation), noise=maps)
+        return G(z, truncation=float(truncation), noise=maps, classes=classes)
 
     def noise_maps(self, seeds: Tensor, device: torch.device) -> list[Tensor]:
         """One noise map per synthesis layer [N, 1, r, r], sample i's drawn from its seed alone."""
@@ -130,13 +136,21 @@ class StyleGan2(GAN):
             return self.training_state.ada(x, ctx)
         return ctx.diffaugment(x)
 
-    def _ws(self, ctx: StepContext, n: int, track: bool = False) -> Tensor:
-        """Per-layer w for ``n`` samples; with probability ``style_mixing`` a sample switches to a
-        second latent's w from a random layer on."""
+    def _fake_classes(self, ctx: StepContext, n: int) -> Tensor | None:
+        if not self.class_conditional:
+            return None
+        from medgan_zoo.gans.conditioning import draw_classes
+
+        c = self.config
+        return draw_classes(ctx, n, torch.tensor(c.class_shares or [1.0] * len(c.class_names)))
+
+    def _ws(self, ctx: StepContext, n: int, track: bool = False, classes: Tensor | None = None) -> Tensor:
+        """Per-layer w for ``n`` samples (of ``classes``, when conditional); with probability
+        ``style_mixing`` a sample switches to a second latent's w (same class) from a random layer on."""
         G, c = self.generator, self.config
-        ws = G.broadcast(G.mapping(ctx.randn(n, c.latent_dim), track=track))
+        ws = G.broadcast(G.mapping(ctx.randn(n, c.latent_dim), track=track, classes=classes))
         if c.style_mixing > 0:
-            w2 = G.mapping(ctx.randn(n, c.latent_dim))
+            w2 = G.mapping(ctx.randn(n, c.latent_dim), classes=classes)
             cutoff = ctx.randint(1, G.num_ws, n)
             mixed = ctx.rand(n) < c.style_mixing
             cutoff = torch.where(mixed, cutoff, torch.full_like(cutoff, G.num_ws))
@@ -144,7 +158,7 @@ class StyleGan2(GAN):
             ws = torch.where((layer[None, :] < cutoff[:, None])[:, :, None], ws, w2[:, None, :])
         return ws
 
-    def r1(self, ctx: StepContext, real: Tensor) -> Tensor:
+    def r1(self, ctx: StepContext, real: Tensor, classes: Tensor | None = None) -> Tensor:
         """Mean R1 penalty: the gradient with respect to the reals, through the augmentation (as
         NVIDIA's ADA), in fp32 whatever autocast is active (a small difference of large gradients).
         Calls ``forward`` directly, so a ``torch.compile``d discriminator (which cannot be
@@ -152,7 +166,7 @@ class StyleGan2(GAN):
         D = self.discriminator
         assert D is not None
         with fp32(ctx.device):
-            return r1_penalty(lambda x: D.forward(self._augment(ctx, x)), real.float()).mean()
+            return r1_penalty(lambda x: D.forward(self._augment(ctx, x), classes), real.float()).mean()
 
     def path_length(self, ctx: StepContext, n: int) -> Tensor:
         """Path-length penalty (|J^T y| - a)^2 on ``n`` fresh samples, in fp32; updates the running
@@ -161,7 +175,7 @@ class StyleGan2(GAN):
         assert state is not None
         synthesis = self.generator.synthesis
         with fp32(ctx.device):
-            ws = self._ws(ctx, n)
+            ws = self._ws(ctx, n, classes=self._fake_classes(ctx, n))
             size = self.config.resolution
             noise = ctx.randn(n, self.output_channels, size, size) / size
             lengths = path_lengths(lambda w: synthesis.forward(w, noise="random", rng=ctx), ws, noise)
@@ -206,15 +220,18 @@ class StyleGan2(GAN):
         # discriminator: logistic loss on reals and fakes
         D.requires_grad_(True)
         reals = ctx.batch().split(self._parts(n))
+        real_classes = ctx.batch_classes()
+        labels = real_classes.split(self._parts(n)) if real_classes is not None else [None] * len(reals)
         opt_d.zero_grad(set_to_none=True)
         loss_d = zero
-        for real in reals:
+        for real, y_real in zip(reals, labels, strict=True):
             k = len(real)
+            y_fake = self._fake_classes(ctx, k)
             with torch.no_grad(), ctx.autocast():
-                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx)
+                fake = G.synthesis(self._ws(ctx, k, track=True, classes=y_fake), noise="random", rng=ctx)
             with ctx.autocast():
-                real_logits = D(self._augment(ctx, real))
-                fake_logits = D(self._augment(ctx, fake))
+                real_logits = D(self._augment(ctx, real), y_real)
+                fake_logits = D(self._augment(ctx, fake), y_fake)
                 loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
             (loss * (k / n)).backward()
             loss_d = loss_d + loss.detach() * (k / n)
@@ -228,8 +245,8 @@ class StyleGan2(GAN):
         if c.r1 > 0 and ctx.step % c.r1_interval == 0:
             opt_d.zero_grad(set_to_none=True)
             r1 = zero
-            for real in reals:
-                penalty = self.r1(ctx, real) * (len(real) / n)
+            for real, y_real in zip(reals, labels, strict=True):
+                penalty = self.r1(ctx, real, y_real) * (len(real) / n)
                 (penalty * (c.r1 / 2) * c.r1_interval).backward()
                 r1 = r1 + penalty.detach()
             opt_d.step()
@@ -240,9 +257,10 @@ class StyleGan2(GAN):
         opt_g.zero_grad(set_to_none=True)
         loss_g = zero
         for k in self._parts(n):
+            y_fake = self._fake_classes(ctx, k)
             with ctx.autocast():
-                fake = G.synthesis(self._ws(ctx, k, track=True), noise="random", rng=ctx)
-                loss = self.adversarial.generator_loss(D(self._augment(ctx, fake)))
+                fake = G.synthesis(self._ws(ctx, k, track=True, classes=y_fake), noise="random", rng=ctx)
+                loss = self.adversarial.generator_loss(D(self._augment(ctx, fake), y_fake))
             (loss * (k / n)).backward()
             loss_g = loss_g + loss.detach() * (k / n)
         opt_g.step()

@@ -7,6 +7,7 @@ import math
 from typing import cast
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from medgan_zoo.gans.base import StepContext
@@ -29,25 +30,38 @@ Rng = torch.Generator | StepContext | None
 MODCONV = {"scaled": modulated_conv2d_scaled, "reference": modulated_conv2d_reference}
 
 
+def _normalise(x: Tensor) -> Tensor:
+    return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
+
+
 class MappingNetwork(nn.Module):
     """z -> w: second-moment normalisation, then ``mapping_layers`` fully connected layers with a
     reduced learning rate. Tracks the mean w (``w_avg``), the centre of truncation."""
 
     w_avg: Tensor
 
-    def __init__(self, config: StyleGan2Config):
+    def __init__(self, config: StyleGan2Config, latent_dim: int | None = None, out_dim: int | None = None):
         super().__init__()
-        dims = [config.latent_dim] + [config.w_dim] * config.mapping_layers
+        z_dim = config.latent_dim if latent_dim is None else latent_dim
+        w_dim = config.w_dim if out_dim is None else out_dim
+        classes = len(config.class_names) if config.class_conditional else 0
+        # NVIDIA's conditioning: the one-hot class embedded to w_dim, both normalised, concatenated
+        self.embed = EqualLinear(classes, w_dim) if classes else None
+        dims = [z_dim + (w_dim if classes else 0)] + [w_dim] * config.mapping_layers
         self.layers = nn.Sequential(*(EqualLinear(a, b, lr_mult=config.mapping_lr_mult, activation=True)
                                       for a, b in zip(dims[:-1], dims[1:], strict=True)))
-        self.register_buffer("w_avg", torch.zeros(config.w_dim))
+        self.register_buffer("w_avg", torch.zeros(w_dim))
         self.w_avg_beta = config.w_avg_beta
 
-    def forward(self, z: Tensor, truncation: float = 1.0, track: bool = False) -> Tensor:
+    def forward(self, z: Tensor, truncation: float = 1.0, track: bool = False, classes: Tensor | None = None) -> Tensor:
         with fp32(z.device):  # small, and w steers every layer: float32 even under autocast
-            z = z.float()
-            z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
-            w = self.layers(z)
+            parts = [_normalise(z.float())] if z.shape[1] else []
+            if self.embed is not None:
+                if classes is None:
+                    raise ValueError("this StyleGAN2 is class-conditional: it needs classes")
+                one_hot = F.one_hot(classes.long().to(z.device), self.embed.weight.shape[1]).float()
+                parts.append(_normalise(self.embed(one_hot)))
+            w = self.layers(torch.cat(parts, dim=1))
         if track:
             with torch.no_grad():
                 self.w_avg.lerp_(w.detach().float().mean(dim=0), 1 - self.w_avg_beta)
@@ -198,8 +212,9 @@ class Generator(nn.Module):
     def broadcast(self, w: Tensor) -> Tensor:
         return w.unsqueeze(1).expand(-1, self.num_ws, -1)
 
-    def forward(self, z: Tensor, truncation: float = 1.0, noise: str | list[Tensor] = "const") -> Tensor:
-        return self.synthesis(self.broadcast(self.mapping(z, truncation)), noise=noise)
+    def forward(self, z: Tensor, truncation: float = 1.0, noise: str | list[Tensor] = "const",
+                classes: Tensor | None = None) -> Tensor:
+        return self.synthesis(self.broadcast(self.mapping(z, truncation, classes=classes)), noise=noise)
 
 
 class MinibatchStd(nn.Module):
@@ -253,10 +268,18 @@ class Discriminator(nn.Module):
         self.mbstd = MinibatchStd(config.mbstd_group, config.mbstd_channels)
         self.conv = EqualConv2d(c4 + config.mbstd_channels, c4, 3, activation=True)
         self.fc = EqualLinear(c4 * 16, c4, activation=True)
-        self.out = EqualLinear(c4, 1)
+        # class-conditional: NVIDIA's projection, the output's c4 features against a mapping of the class
+        self.cmap = MappingNetwork(config, latent_dim=0, out_dim=c4) if config.class_conditional else None
+        self.out = EqualLinear(c4, c4 if self.cmap is not None else 1)
 
-    def forward(self, img: Tensor) -> Tensor:
+    def forward(self, img: Tensor, classes: Tensor | None = None) -> Tensor:
         x = self.blocks(self.fromrgb(img))
         x = self.conv(self.mbstd(x))
-        return self.out(self.fc(x.flatten(1))).squeeze(1)
+        x = self.out(self.fc(x.flatten(1)))
+        if self.cmap is None:
+            return x.squeeze(1)
+        if classes is None:
+            raise ValueError("this StyleGAN2 discriminator is class-conditional: it needs classes")
+        cmap = self.cmap(img.new_zeros(len(img), 0), classes=classes)
+        return (x * cmap.to(x.dtype)).sum(dim=1) / math.sqrt(cmap.shape[1])
 
