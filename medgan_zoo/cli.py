@@ -420,10 +420,10 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
 
     if count is not None and count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
-    names = _metric_names(metrics) or default_metrics(note=lambda text: click.echo(text, err=True))
     metric_config, dataset_config = _metric_settings(settings)
     ranks = distributed.start(device) if distributed.launched() else None
     main = ranks is None or ranks.main
+    names = _metric_names(metrics) or default_metrics(note=lambda text: click.echo(text, err=True) if main else None)
     try:
         with distributed.sharing():
             results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,

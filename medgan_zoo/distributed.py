@@ -67,12 +67,13 @@ _SHARING = False
 
 
 @contextmanager
-def sharing() -> Iterator[None]:
+def sharing(on: bool = True) -> Iterator[None]:
     """Inside: :func:`map_jobs` spreads its jobs over the process group's ranks (every rank must
     then make the same calls). ``medgan-zoo evaluate`` under torchrun runs inside it; outside it,
-    or without a process group, everything runs in this process."""
+    or without a process group, everything runs in this process. ``sharing(False)`` turns it off
+    for work that one rank does alone (a timing probe)."""
     global _SHARING
-    before, _SHARING = _SHARING, True
+    before, _SHARING = _SHARING, on
     try:
         yield
     finally:

@@ -245,3 +245,21 @@ def test_stylegan2_with_ada_r1_and_path_length_trains_on_two_ranks_as_on_one(tmp
 
     state = load_file(str(two / "checkpoints" / "last.safetensors"))
     assert float(state["training_state.ada.p"]) > 0 and float(state["training_state.pl_mean"]) > 0
+
+
+def test_work_is_shared_only_inside_sharing(monkeypatch):
+    """What rank 0 does alone (the paper-scale timing probe) runs outside sharing: a collective
+    there would wait forever for the other ranks."""
+    import torch.distributed as dist
+
+    from medgan_zoo import distributed
+
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda group=None: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda group=None: 2)
+    assert distributed.share() == (0, 1)
+    with distributed.sharing():
+        assert distributed.share() == (1, 2)
+        with distributed.sharing(False):
+            assert distributed.share() == (0, 1) and distributed.map_jobs(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]
+        assert distributed.share() == (1, 2)

@@ -104,7 +104,10 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
                               f"{data_spec.label_map}")
     instances = {name: spec.resolve_factory()(configs[name]) for name, spec in specs.items()}
     if scale == "paper" and run_on.type == "cpu" and progress:
-        say(paper_scale_warning(source, instances, n, data_spec, run_on), log=log)
+        from ..distributed import sharing
+
+        with sharing(False):  # under torchrun only rank 0 prints the estimate: its probe runs alone
+            say(paper_scale_warning(source, instances, n, data_spec, run_on), log=log)
     samples = source if isinstance(source, Samples) else source.sample(n, seed=seed, device=device)
     _check_samples(samples, data_spec)
     ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
