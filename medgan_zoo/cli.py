@@ -421,7 +421,7 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
     if count is not None and count <= 0:
         raise click.BadParameter(f"must be positive, got {count}", param_hint="-n")
     metric_config, dataset_config = _metric_settings(settings)
-    ranks = distributed.start(device) if distributed.launched() else None
+    ranks = distributed.start(device, timeout=distributed.SHARED_WORK_TIMEOUT) if distributed.launched() else None
     main = ranks is None or ranks.main
     names = _metric_names(metrics) or default_metrics(note=lambda text: click.echo(text, err=True) if main else None)
     try:

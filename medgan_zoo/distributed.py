@@ -36,9 +36,18 @@ def launched() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
-def start(device: str | None = None) -> Ranks:
+#: Seconds a collective may wait for the other ranks when they share long jobs (evaluate's U-Nets
+#: take hours on CPUs; torch's defaults are 10 minutes with NCCL and 30 with gloo).
+TIMEOUT_ENV = "MEDGAN_ZOO_DIST_TIMEOUT"
+SHARED_WORK_TIMEOUT = 24 * 3600
+
+
+def start(device: str | None = None, timeout: float | None = None) -> Ranks:
     """Join the process group (once) and pick this rank's device: ``cuda:LOCAL_RANK`` when CUDA is
-    there and no device was given, else the given one or the CPU."""
+    there and no device was given, else the given one or the CPU. ``timeout``: seconds a collective
+    may wait (``$MEDGAN_ZOO_DIST_TIMEOUT`` overrides it; None: torch's default)."""
+    from datetime import timedelta
+
     import torch.distributed as dist
 
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -48,8 +57,11 @@ def start(device: str | None = None) -> Ranks:
         chosen = torch.device(device)
     if chosen.type == "cuda":
         torch.cuda.set_device(chosen)
+    if os.environ.get(TIMEOUT_ENV):
+        timeout = float(os.environ[TIMEOUT_ENV])
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo",
+                                timeout=timedelta(seconds=timeout) if timeout else None)
     return Ranks(dist.get_rank(), dist.get_world_size(), chosen)
 
 
@@ -98,13 +110,37 @@ def map_jobs(fn: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
         return [fn(job) for job in jobs]
     import torch.distributed as dist
 
-    mine = {i: fn(job) for i, job in enumerate(jobs) if i % world == rank}
+    mine: dict[int, R] = {}
+    failure: Exception | None = None
+    for i, job in enumerate(jobs):
+        if i % world == rank:
+            try:
+                mine[i] = fn(job)
+            except Exception as exc:  # told to every rank, so none waits for a result that never comes
+                failure = exc
+                break
     every: list[Any] = [None] * world
-    dist.all_gather_object(every, mine)
+    dist.all_gather_object(every, (_describe(failure, rank), mine))
+    _raise_any(failure, [message for message, _ in every])
     merged: dict[int, R] = {}
-    for part in every:
+    for _, part in every:
         merged.update(part)
     return [merged[i] for i in range(len(jobs))]
+
+
+def _describe(failure: Exception | None, rank: int) -> str | None:
+    return None if failure is None else f"rank {rank}: {type(failure).__name__}: {failure}"
+
+
+def _raise_any(mine: Exception | None, messages: list[str | None]) -> None:
+    """Re-raise this rank's own failure, or report another rank's in one line."""
+    if mine is not None:
+        raise mine
+    failed = [m for m in messages if m]
+    if failed:
+        from .errors import MedganZooError
+
+        raise MedganZooError("another rank failed in work shared under torchrun: " + "; ".join(failed))
 
 
 def map_blocks(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, block: int) -> torch.Tensor:
@@ -123,9 +159,17 @@ def from_rank_zero(fn: Callable[[], R]) -> R:
         return fn()
     import torch.distributed as dist
 
-    box: list[Any] = [fn() if rank == 0 else None]
+    failure: Exception | None = None
+    value: Any = None
+    if rank == 0:
+        try:
+            value = fn()
+        except Exception as exc:  # the other ranks wait in the broadcast: tell them
+            failure = exc
+    box: list[Any] = [(_describe(failure, 0), value)]
     dist.broadcast_object_list(box, src=0)
-    return box[0]
+    _raise_any(failure, [box[0][0]])
+    return box[0][1]
 
 
 def every_rank(flag: bool) -> bool:

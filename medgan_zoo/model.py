@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -143,14 +144,16 @@ class GanModel:
 
             shares = self.gan.config.class_shares or [1.0] * len(names)
             return {**options, "classes": sample_classes(seed, 0, n, shares)}
-        values = [asked] if isinstance(asked, (str, int)) else list(asked.tolist() if isinstance(asked, torch.Tensor)
-                                                                      else asked)
+        if isinstance(asked, torch.Tensor):
+            asked = asked.tolist()  # a 0-d tensor becomes a scalar
+        values = list(asked) if np.ndim(asked) > 0 else [asked.item() if hasattr(asked, "item") else asked]
+        lowered = [name.lower() for name in names]
         index = []
         for value in values:
             if isinstance(value, str):
-                if value.lower() not in names:
+                if value.lower() not in lowered:
                     raise ValueError(f"unknown class {value!r}; this model's classes are {', '.join(names)}")
-                index.append(names.index(value.lower()))
+                index.append(lowered.index(value.lower()))
             elif not isinstance(value, bool) and hasattr(value, "__index__") and 0 <= int(value) < len(names):
                 index.append(int(value))  # ints, numpy integers
             else:
@@ -214,6 +217,9 @@ class GanModel:
         if shard is not None and seed is None:
             raise ValueError("sampling across processes needs a seed (each would draw its own otherwise)")
         seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        asked = options.get("classes")
+        requested = (asked if isinstance(asked, str) else "per sample: classes_*.csv or the npz"
+                     if asked is not None else "drawn in the training proportions")
         options = self._with_classes(n, seed, options)
         self._check_per_sample(n, options)
         out = Path(out)
@@ -232,7 +238,8 @@ class GanModel:
                                  "format": format, "label_map": self.label_map,
                                  "resolution": self.info.resolution,
                                  "options": {k: v for k, v in options.items() if k != "classes"},
-                                 **({"class_names": self.class_names} if self.class_names else {})})
+                                 **({"class_names": self.class_names, "classes": requested} if self.class_names
+                                    else {})})
         return out
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

@@ -50,6 +50,9 @@ def test_without_classes_the_training_proportions_are_drawn_per_sample(condition
     assert torch.equal(head.classes, drawn.classes[:20]) and torch.equal(head.images, drawn.images[:20])
     mixed = model.sample(4, seed=0, classes=["dcm", "hcm", 0, "RV"])
     assert mixed.classes.tolist() == [2, 3, 0, 4]
+    for scalar in (np.int64(2), torch.tensor(2), np.array(["dcm"])[0]):  # numpy and 0-d tensor scalars
+        assert model.sample(2, seed=0, classes=scalar).classes.tolist() == [2, 2]
+    assert model.sample(2, seed=0, classes=np.array([1, 3])).classes.tolist() == [1, 3]
 
 
 def test_classes_are_written_in_every_format(conditional, tmp_path):
@@ -63,7 +66,7 @@ def test_classes_are_written_in_every_format(conditional, tmp_path):
     npz = np.load(tmp_path / "npz" / "samples_000000.npz")
     assert npz["classes"].tolist() == [1] * 6 and npz["class_names"].tolist()[1] == "minf"
     manifest = json.loads((tmp_path / "npz" / "samples.json").read_text())
-    assert manifest["class_names"] == ["nor", "minf", "dcm", "hcm", "rv"]
+    assert manifest["class_names"] == ["nor", "minf", "dcm", "hcm", "rv"] and manifest["classes"] == "minf"
     result = CliRunner().invoke(cli, ["sample", str(conditional), "-n", "3", "--seed", "0", "--class", "hcm",
                                       "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
@@ -81,6 +84,17 @@ def test_bad_classes_say_what_is_known(conditional, tmp_path):
               gan_config={"g_filters": 8, "d_filters": 8}, dataset_config={"train_subjects": 2, "test_subjects": 1})
     with pytest.raises(ValueError, match="model is unconditional: it takes no classes"):
         zoo.load(plain).sample(2, seed=0, classes="dcm")
+    with pytest.raises(ValueError, match=r"a class is a name \(nor, minf, dcm, hcm, rv\) or an index 0..4, got 2.5"):
+        model.sample(2, seed=0, classes=2.5)
+    # "false" from the command line is false, as the GAN's config reads it: an ordinary run
+    zoo.train("dcgan", "acdc-phantom", out=tmp_path / "off", resolution=32, steps=1, progress=False,
+              gan_config={"class_conditional": "false", "g_filters": 8, "d_filters": 8},
+              dataset_config={**DATA, "train_subjects": 5})
+    assert zoo.load(tmp_path / "off").class_names == []
+    if "spade" in zoo.get_registry().gans:
+        with pytest.raises(ConfigError, match=r"gan .spade. \(medgan-zoo-spade .*\) does not take class_conditional"):
+            zoo.train("spade", "acdc-phantom", out=tmp_path / "s", resolution=32, steps=1, progress=False,
+                      gan_config={"class_conditional": True}, dataset_config=DATA)
     with pytest.raises(ConfigError, match="class_conditional needs a data set whose slices carry a class: "
                                           "acdc-phantom has none"):
         zoo.train("dcgan", "acdc-phantom", out=tmp_path / "x", resolution=32, steps=1, progress=False,

@@ -189,13 +189,16 @@ def test_killing_one_rank_stops_the_other_with_the_way_to_resume(tmp_path):
         os.kill(int(ranks[-1]), signal.SIGKILL)
         killed = time.monotonic()
         output, _ = launcher.communicate(timeout=60)
-        assert time.monotonic() - killed < 30 and launcher.returncode != 0
+        assert time.monotonic() - killed < 30 and launcher.returncode != 0, output[-3000:]
     finally:
         if launcher.poll() is None:
             launcher.kill()
-    assert "another rank failed or was stopped" in output and "with --resume" in output
-    resumed = CliRunner().invoke(cli, ["train", *TRAIN, "--steps", "25", "--set", "train.sync_batchnorm=false",
-                                       "--resume", "--out", str(out)])
+    assert "another rank failed or was stopped" in output and "with --resume" in output, output[-3000:]
+    from medgan_zoo.training.checkpoint import read_checkpoint
+
+    step = read_checkpoint(out / "checkpoints" / "last.safetensors")[1]["step"]  # 10, 20, ...: how far it got
+    resumed = CliRunner().invoke(cli, ["train", *TRAIN, "--steps", str(step + 5), "--set",
+                                       "train.sync_batchnorm=false", "--resume", "--out", str(out)])
     assert resumed.exit_code == 0, resumed.output  # the checkpoint is intact; one process goes on from it
 
 
@@ -263,3 +266,46 @@ def test_work_is_shared_only_inside_sharing(monkeypatch):
         with distributed.sharing(False):
             assert distributed.share() == (0, 1) and distributed.map_jobs(lambda x: x * 2, [1, 2, 3]) == [2, 4, 6]
         assert distributed.share() == (1, 2)
+
+
+SHARED_FAILURE = """
+import time
+import torch.distributed as dist
+from medgan_zoo import distributed
+from medgan_zoo.errors import MedganZooError
+
+ranks = distributed.start("cpu", timeout=120)
+began = time.monotonic()
+def job(i):
+    if i == 1:
+        raise OSError("No space left on device")
+    return i
+with distributed.sharing():
+    for name, call in (("map_jobs", lambda: distributed.map_jobs(job, [0, 1, 2, 3])),
+                       ("from_rank_zero", lambda: distributed.from_rank_zero(lambda: job(ranks.rank or 1)))):
+        try:
+            call()
+        except OSError as exc:
+            print(f"rank {ranks.rank} {name}: own OSError {exc}", flush=True)
+        except MedganZooError as exc:
+            print(f"rank {ranks.rank} {name}: told {exc} after {time.monotonic() - began:.0f} s", flush=True)
+distributed.finish()
+"""
+
+
+def test_a_rank_failing_in_shared_work_is_reported_to_every_rank_at_once(tmp_path):
+    """Rank 1's job raises in map_jobs, rank 0's in from_rank_zero: the failing rank keeps its own
+    error, the other hears of it at once (not after the collective's timeout) and names it."""
+    script = tmp_path / "fail.py"
+    script.write_text(SHARED_FAILURE)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed beside this Python")
+    done = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node", "2", str(script)], capture_output=True,
+                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "rank 1 map_jobs: own OSError No space left on device" in out
+    assert "rank 0 map_jobs: told another rank failed in work shared under torchrun: rank 1: OSError: No space" in out
+    assert "rank 0 from_rank_zero: own OSError" in out and "rank 1 from_rank_zero: told" in out
+    assert "after 0 s" in out  # at once

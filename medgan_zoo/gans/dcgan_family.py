@@ -152,7 +152,11 @@ class DcganFamilyGAN(GAN):
                 loss_g = loss_g + c.feature_matching_weight * fm
                 logs["feature_matching"] = fm.detach()
             if c.vgg_weight > 0:
-                vgg = self._vgg_features().distance(real[:, :c.image_channels], fake[:, :c.image_channels])
+                # VggFeatures.distance with the batch means over the global batch (exact under torchrun)
+                features_of = self._vgg_features()
+                with torch.no_grad():
+                    target = ctx.batch_average(features_of(real[:, :c.image_channels]))
+                vgg = (ctx.batch_average(features_of(fake[:, :c.image_channels])) - target).pow(2).mean()
                 loss_g = loss_g + c.vgg_weight * vgg
                 logs["vgg"] = vgg.detach()
         opt_g.zero_grad(set_to_none=True)

@@ -79,9 +79,3 @@ class VggFeatures(nn.Module):
             outputs.append(x)
             start = end
         return outputs
-
-    def distance(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Squared distance of the batch-mean features (real is treated as a constant)."""
-        with torch.no_grad():
-            target = self(real).mean(dim=0)
-        return (self(fake).mean(dim=0) - target).pow(2).mean()

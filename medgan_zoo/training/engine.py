@@ -113,7 +113,7 @@ class Trainer:
         gan_config = {"resolution": c.resolution, "image_channels": self.dataset.channels,
                       "num_classes": len(self.dataset.label_map), **c.gan_config}
         self.groups: torch.Tensor | None = None
-        if c.gan_config.get("class_conditional"):
+        if self._class_conditional(spec):
             gan_config.update(self._classes())
         self.gan: GAN = create_gan(c.gan, **gan_config).to(self.device)
         if self.cuda:
@@ -136,6 +136,24 @@ class Trainer:
                                        gc.augment_scale, gc.augment_flip_lr)
         if isinstance(gc, DiffAugmentOption) and gc.diffaugment:
             self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
+
+    def _class_conditional(self, spec) -> bool:
+        """Whether the run asks for class conditioning, read as its config will read it ("false" is
+        false); a GAN whose config cannot be conditioned is refused by name."""
+        from pydantic import TypeAdapter, ValidationError
+
+        from ..errors import ConfigError
+        from ..gans.config import ClassConditionOption
+
+        if "class_conditional" not in self.config.gan_config:
+            return False
+        if not issubclass(spec.config, ClassConditionOption):
+            raise ConfigError(f"{spec.label} does not take class_conditional (the DCGAN family and StyleGAN2 do; "
+                              "docs/conditional.md)")
+        try:
+            return TypeAdapter(bool).validate_python(self.config.gan_config["class_conditional"])
+        except ValidationError:
+            return False  # the GAN's own config validation names the bad value
 
     def _classes(self) -> dict[str, Any]:
         """class_names and class_shares of a class-conditional GAN, from the training split."""

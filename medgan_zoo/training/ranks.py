@@ -44,11 +44,25 @@ def global_apply(fn: Callable[[Tensor], Tensor], rank: int, world: int) -> Calla
     return apply
 
 
+class _SumOverRanks(torch.autograd.Function):
+    """Sum over ranks whose gradient is the sum of the ranks' gradients (itself differentiable, for
+    second-order phases); torch's own autograd all-reduce is deprecated in favour of functional
+    collectives that need not carry a gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, value: Tensor) -> Tensor:
+        out = value.clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return _SumOverRanks.apply(grad.contiguous())
+
+
 def all_sum(value: Tensor) -> Tensor:
     """The sum over ranks, differentiable (its gradient is the sum of the ranks' gradients)."""
-    from torch.distributed.nn.functional import all_reduce
-
-    return all_reduce(value)
+    return _SumOverRanks.apply(value)
 
 
 def average_gradients(optimizers: dict[str, torch.optim.Optimizer], world: int) -> None:

@@ -1,8 +1,8 @@
 """Batch norms that normalise with the global batch's statistics under torchrun.
 
 ``torch.nn.SyncBatchNorm`` does this on GPUs only; the same computation here runs on any backend
-(gloo on CPUs, NCCL on GPUs) through ``torch.distributed.nn``'s differentiable all-reduce, so the
-CPU tests check the path GPUs take. Each layer keeps its class's state-dict keys: checkpoints and
+(gloo on CPUs, NCCL on GPUs) through a differentiable all-reduce, so the CPU tests check the path
+GPUs take. Each layer keeps its class's state-dict keys: checkpoints and
 model files are those of one process.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.distributed.nn.functional import all_reduce
+
+from .ranks import all_sum
 
 
 class GlobalBatchStats:
@@ -26,9 +27,9 @@ class GlobalBatchStats:
         shape = [1, -1] + [1] * (x.dim() - 2)
         xf = x.float()
         count = xf.numel() // xf.shape[1] * dist.get_world_size()
-        mean = all_reduce(xf.sum(dims)) / count
+        mean = all_sum(xf.sum(dims)) / count
         centred = xf - mean.view(shape)
-        var = all_reduce(centred.square().sum(dims)) / count
+        var = all_sum(centred.square().sum(dims)) / count
         out = centred * torch.rsqrt(var + bn.eps).view(shape)
         if bn.affine:
             out = out * bn.weight.view(shape) + bn.bias.view(shape)
