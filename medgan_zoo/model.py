@@ -142,8 +142,7 @@ class GanModel:
         if asked is None:
             from .sampling import sample_classes
 
-            shares = self.gan.config.class_shares or [1.0] * len(names)
-            return {**options, "classes": sample_classes(seed, 0, n, shares)}
+            return {**options, "classes": sample_classes(seed, 0, n, self.gan.config.class_weights())}
         if isinstance(asked, torch.Tensor):
             asked = asked.tolist()  # a 0-d tensor becomes a scalar
         values = list(asked) if np.ndim(asked) > 0 else [asked.item() if hasattr(asked, "item") else asked]

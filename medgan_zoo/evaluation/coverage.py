@@ -76,8 +76,8 @@ def train_classifier(x: Tensor, y: Tensor, classes: int, config: ModeCoverageCon
 
 @torch.no_grad()
 def predict_classes(model: nn.Module, x: Tensor, device: torch.device, batch: int = 256) -> Tensor:
-    return torch.cat([model(x[i:i + batch].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch)]) \
-        if len(x) else torch.zeros(0, dtype=torch.int64)
+    parts = [model(x[i:i + batch].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch)]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64)
 
 
 def histogram(classes: Tensor, k: int) -> Tensor:

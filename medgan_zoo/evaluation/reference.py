@@ -36,14 +36,15 @@ class ReferenceUnet:
         self.model = build_unet(config, real.images.shape[1], classes).to(device)
 
         def trained_or_cached() -> tuple[dict[str, Tensor], str]:
-            if not path.exists():
-                trained = train_unet(real.images, real.masks, config, classes, config.seed, device)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-                state = {k: v.detach().cpu().contiguous() for k, v in trained.state_dict().items()}
-                save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
-                os.replace(tmp, path)
-            return load_file(str(path)), sha256_of(path)
+            if path.exists():
+                return load_file(str(path)), sha256_of(path)
+            trained = train_unet(real.images, real.masks, config, classes, config.seed, device)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            state = {k: v.detach().cpu().contiguous() for k, v in trained.state_dict().items()}
+            save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
+            os.replace(tmp, path)
+            return state, sha256_of(path)
 
         # under torchrun rank 0 trains (or loads) it and every rank gets those very weights
         state, self.sha256 = from_rank_zero(trained_or_cached)

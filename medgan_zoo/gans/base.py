@@ -75,7 +75,7 @@ class StepContext:
 
     def sum_over_ranks(self, value: Tensor) -> Tensor:
         """``value`` summed over the ranks (``value`` itself on one process); no autograd."""
-        return value if self.world == 1 else self.all_sum(value.detach().clone())
+        return value if self.world == 1 else self.all_sum(value.detach())
 
     def batch_average(self, x: Tensor) -> Tensor:
         """``x.mean(0)`` over the global batch, differentiable: a loss on batch means (feature

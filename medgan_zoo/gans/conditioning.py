@@ -43,6 +43,6 @@ class ProjectionDiscriminator(nn.Module):
 def draw_classes(ctx: StepContext, n: int, shares: Tensor) -> Tensor:
     """Classes of ``n`` generated samples in the training proportions ``shares`` (this rank's rows
     of a draw for the global batch)."""
-    cdf = shares.to(ctx.device, torch.float32).cumsum(0)
+    cdf = shares.to(ctx.device, torch.float32).cumsum(0)  # a no-op move for a buffer on the device
     u = ctx.rand(n) * cdf[-1]
     return torch.searchsorted(cdf, u, right=True).clamp(max=len(shares) - 1)

@@ -89,6 +89,10 @@ class ClassConditionOption(PluginConfig):
         "sampling without classes draws them in these proportions.")
     class_embedding: int = Field(default=32, ge=1, description="Size of the generator's class embedding.")
 
+    def class_weights(self) -> list[float]:
+        """The classes' sampling proportions: ``class_shares``, or equal when none were recorded."""
+        return list(self.class_shares) or [1.0] * len(self.class_names)
+
     @model_validator(mode="after")
     def _classes_known(self) -> ClassConditionOption:
         if self.class_conditional and not self.class_names:

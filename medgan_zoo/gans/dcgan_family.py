@@ -28,6 +28,7 @@ class DcganFamilyGAN(GAN):
     """The shared training step: ``n_critic`` discriminator updates, then one generator update."""
 
     config: DcganFamilyConfig
+    class_weights: Tensor  # class-conditional: each class's sampling proportion (a non-persistent buffer)
 
     def __init__(self, config: DcganFamilyConfig, loss: AdversarialLoss,
                  penalty: GradientPenalty | None = None, clip_value: float | None = None,
@@ -46,6 +47,7 @@ class DcganFamilyGAN(GAN):
                 self.discriminator = ProjectionDiscriminator(backbone, k, backbone.head.in_channels,
                                                              config.d_spectral_norm)
             self.per_sample_options = ("classes",)
+            self.register_buffer("class_weights", torch.tensor(config.class_weights()), persistent=False)
         else:
             self.generator = Generator(config, self.output_channels)
             if with_discriminator:
@@ -101,8 +103,7 @@ class DcganFamilyGAN(GAN):
         real = ctx.batch_classes()
         if real is None:
             raise ConfigError("this GAN is class-conditional but the training batches carry no classes")
-        shares = torch.tensor(self.config.class_shares or [1.0] * len(self.config.class_names))
-        return (real,), (draw_classes(ctx, n, shares),)
+        return (real,), (draw_classes(ctx, n, self.class_weights),)
 
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         c = self.config

@@ -180,9 +180,11 @@ class Trainer:
         if self.groups is not None:
             self._batch_classes = self.groups[index]
         if self.ranks is not None:
-            batch = batch[self.ranks.rank::self.ranks.world]
+            from .ranks import slice_of
+
+            batch = slice_of(batch, self.ranks.rank, self.ranks.world)
             if self.groups is not None:
-                self._batch_classes = self._batch_classes[self.ranks.rank::self.ranks.world]
+                self._batch_classes = slice_of(self._batch_classes, self.ranks.rank, self.ranks.world)
         return batch
 
     def _last_classes(self) -> torch.Tensor | None:

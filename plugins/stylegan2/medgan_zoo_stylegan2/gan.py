@@ -46,6 +46,7 @@ class StyleGan2(GAN):
     and the path-length mean are summed over the ranks, so p and the mean stay identical."""
 
     config: StyleGan2Config
+    class_weights: Tensor  # class-conditional: each class's sampling proportion (a non-persistent buffer)
     generator: Generator
     discriminator: Discriminator | None
 
@@ -61,6 +62,7 @@ class StyleGan2(GAN):
         self.class_conditional = config.class_conditional
         if self.class_conditional:
             self.per_sample_options = ("classes",)
+            self.register_buffer("class_weights", torch.tensor(config.class_weights()), persistent=False)
         self.enable_ema()
         # NVIDIA's logistic loss (stylegan2-ada-pytorch training/loss.py: softplus(D(G(z))) +
         # softplus(-D(x)) for D, non-saturating softplus(-D(G(z))) for G) is the registered 'minimax'
@@ -141,8 +143,7 @@ class StyleGan2(GAN):
             return None
         from medgan_zoo.gans.conditioning import draw_classes
 
-        c = self.config
-        return draw_classes(ctx, n, torch.tensor(c.class_shares or [1.0] * len(c.class_names)))
+        return draw_classes(ctx, n, self.class_weights)
 
     def _ws(self, ctx: StepContext, n: int, track: bool = False, classes: Tensor | None = None) -> Tensor:
         """Per-layer w for ``n`` samples (of ``classes``, when conditional); with probability
