@@ -1,4 +1,4 @@
-"""``medgan-zoo demo``: the paper's headline on the embedded default, on a CPU, in about five minutes.
+"""``medgan-zoo demo``: the paper's headline on the embedded default, on a CPU, in about six minutes.
 
 A baseline GAN and a stronger one (the recipe in ``demo.json``: DCGAN and SPADE's fast layout) are
 trained side by side on ``acdc-phantom``; each one's pairs train a U-Net whose Dice on the real test
@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, Field
 
+from .gans.base import JOINT_MASKS
 from .progress import Progress
 
 GRID_SCALE = 3  # 32-pixel tiles are too small to look at
@@ -77,6 +78,7 @@ class _Demo:
         self.missing = [g for g in recipe.gans if g.gan not in installed]
         self.dice = {**recipe.dice, **({"steps": unet_steps} if unet_steps else {})}
         self.unet_fd = {"steps": unet_steps} if unet_steps else {}
+        self.origins: dict[str, str] = {}
 
     def run(self) -> Path:
         from .factory import load_dataset
@@ -126,7 +128,9 @@ class _Demo:
         result = train(g.gan, r.dataset, out=self.out / g.gan, resolution=r.resolution, steps=g.steps,
                        gan_config=g.config, dataset_config=r.dataset_config, log_every=100, sample_every=10**9,
                        checkpoint_every=500, seed=self.seed, progress=self.progress)
-        samples = load(self.out / g.gan).sample(16, seed=self.seed)
+        model = load(self.out / g.gan)
+        self.origins[g.gan] = model.gan.mask_origin
+        samples = model.sample(16, seed=self.seed)
         save_grid(samples.grid(16, 4), self.out / f"{g.gan}.png", f"{g.label} (seed {self.seed})",
                   samples.label_map, scale=GRID_SCALE)
         return result
@@ -153,7 +157,8 @@ class _Demo:
         lines = [f"# medgan-zoo demo: does a better GAN make better training data? ({seconds / 60:.1f} min)", "",
                  f"Each GAN was trained on `{r.dataset}` ({len(data)} training slices from {len(data.subject_ids)} "
                  f"exams, {r.resolution}x{r.resolution}); {r.samples} of its image/mask pairs then trained a U-Net "
-                 f"({self.dice['steps']} steps, {seeds} seed(s)), scored by Dice on the real test exams.", ""]
+                 f"({self.dice['steps']} steps, {seeds} seed{'s' if seeds > 1 else ''}), scored by Dice on the real "
+                 "test exams.", ""]
         for g in self.missing:
             lines += [f"{g.label} ({g.role}) was not run: its plugin is not installed (`{g.install}`).", ""]
         header = "| | " + " | ".join(f"{g.label}: {g.role}" for g in self.gans) + " | real data |"
@@ -163,7 +168,7 @@ class _Demo:
         lines.append("| U-Net Dice (higher is better) | " + " | ".join(dice_row) + " | "
                      + (_spread(real_dice) if real_dice else "-") + " |")
         lines.append("| U-Net feature distance (lower is better) | "
-                     + " | ".join(f"{results[g.gan]['unet-fd']['unet_fd']:.3g}" for g in self.gans) + " | 0 |")
+                     + " | ".join(f"{results[g.gan]['unet-fd']['unet_fd']:.2f}" for g in self.gans) + " | 0 |")
         copy = next(iter(results.values()))["memorisation"]["reference"]["near_copy_fraction"] if results else 0
         lines.append("| near-copies of training images | "
                      + " | ".join(f"{results[g.gan]['memorisation']['near_copy_fraction']:.1%}" for g in self.gans)
@@ -171,6 +176,7 @@ class _Demo:
         if all("fid" in results[g.gan] for g in self.gans):
             lines.append("| FID (lower is better) | " + " | ".join(f"{results[g.gan]['fid']['fid']:.1f}"
                                                                      for g in self.gans) + " | 0 |")
+        lines.append("| masks | " + " | ".join(self.origins.get(g.gan, "-") for g in self.gans) + " | real |")
         lines.append("| training | " + " | ".join(f"{trained[g.gan].steps} steps, {trained[g.gan].seconds:.0f} s"
                                                   for g in self.gans) + " | - |")
         lines += ["", "## What the numbers mean", ""]
@@ -185,7 +191,12 @@ class _Demo:
             lines.append(f"- **{g.label}'s Dice {value:.3f}**{versus}: how well a U-Net learns to segment real "
                          f"hearts from {g.label}'s pairs alone ({g.how}).")
         for g in self.gans:
-            lines.append(f"- **{g.label}'s feature distance {results[g.gan]['unet-fd']['unet_fd']:.3g}**: how far "
+            origin = self.origins.get(g.gan)
+            if origin and origin != JOINT_MASKS:
+                lines.append(f"- **{g.label}'s masks** are {origin}: its Dice measures its images on that anatomy; "
+                             "a GAN that generates its masks must also get the anatomy right.")
+        for g in self.gans:
+            lines.append(f"- **{g.label}'s feature distance {results[g.gan]['unet-fd']['unet_fd']:.2f}**: how far "
                          "its images lie from real ones in the features of a U-Net trained on real data (0: "
                          "indistinguishable there).")
         for g in self.gans:

@@ -28,6 +28,10 @@ def _no_classes() -> Tensor | None:
     return None
 
 
+#: ``GAN.mask_origin`` of a GAN that generates each mask with its image.
+JOINT_MASKS = "generated with the image"
+
+
 @dataclass
 class StepContext:
     """What the engine hands a GAN's :meth:`GAN.train_step`.
@@ -141,7 +145,7 @@ class GAN(nn.Module):
     def mask_origin(self) -> str:
         """Where sampled masks come from, in a few words for tables and cards (a conditional GAN
         says which mask source it uses: the comparison with joint generation depends on it)."""
-        return "generated with the image"
+        return JOINT_MASKS
 
     def sampling_generator(self) -> nn.Module:
         """The generator to sample from: the EMA copy when there is one."""

@@ -338,7 +338,7 @@ class Trainer:
         if start:
             progress.note(f"resuming {self.out} at step {start} of {c.steps}")
         step = start
-        stop = _DeferredInterrupt()
+        stop = _DeferredInterrupt(terminate=world > 1)
         try:
             with stop:
                 for step in range(start + 1, c.steps + 1):
@@ -392,13 +392,13 @@ class Trainer:
                         raise TrainingInterrupted(
                             f"interrupted after step {step}; checkpoint at step {last_good} in "
                             f"{self.out / 'checkpoints'}; continue with the same command plus --resume")
-        except RuntimeError as exc:
-            if world > 1 and _peer_failure(exc):
+        except (RuntimeError, _Terminated) as exc:
+            if world > 1 and (isinstance(exc, _Terminated) or _peer_failure(exc)):
                 where = (f"the checkpoint at step {last_good} in {self.out / 'checkpoints'} is intact" if last_good
                          else "no checkpoint was written yet")
                 raise TrainingInterrupted(
                     f"rank {rank} stopped at step {step}: another rank failed or was stopped "
-                    f"({str(exc).splitlines()[0][:160]}); {where}: run the same command with --resume, on any "
+                    f"({_first_line(exc)}); {where}: run the same command with --resume, on any "
                     "number of ranks") from None
             raise
         except KeyboardInterrupt:  # raised inside a step (not the main thread, or a second Ctrl-C)
@@ -484,25 +484,45 @@ class Trainer:
 
 class _DeferredInterrupt:
     """Within the block, the first Ctrl-C only sets ``requested`` so the current step can finish
-    (its state stays consistent for a checkpoint); a second one interrupts at once."""
+    (its state stays consistent for a checkpoint); a second one interrupts at once.
 
-    def __init__(self) -> None:
+    ``terminate``: SIGTERM raises :class:`_Terminated` at once. torchrun's agent sends it to the other
+    ranks as soon as one dies, often before their next collective would have told them."""
+
+    def __init__(self, terminate: bool = False) -> None:
         self.requested = False
-        self._previous: Any = None
+        self.terminate = terminate
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
 
+    @staticmethod
+    def _terminated(signum, frame) -> None:
+        raise _Terminated
+
     def __enter__(self) -> _DeferredInterrupt:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle)
+            if self.terminate:
+                self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._terminated)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+
+class _Terminated(Exception):
+    """SIGTERM under torchrun (see :class:`_DeferredInterrupt`)."""
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, _Terminated):
+        return "SIGTERM: torchrun stops every rank when one fails or is stopped"
+    return str(exc).splitlines()[0][:160]
 
 
 def _peer_failure(exc: RuntimeError) -> bool:

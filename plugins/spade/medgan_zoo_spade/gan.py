@@ -152,7 +152,7 @@ class SpadeGAN(GAN):
             if self.generator_ema is not None:
                 ema_bank = cast(SpadeSampler, self.generator_ema).mask_source
                 assert isinstance(ema_bank, MaskBank)
-                ema_bank.fill(bank.bank)
+                ema_bank.fill(bank.bank.clone())  # a checkpoint cannot hold one tensor under two names
         if c.vgg_weight > 0:
             self._vgg_features(data.device)
 
