@@ -309,3 +309,21 @@ def test_a_rank_failing_in_shared_work_is_reported_to_every_rank_at_once(tmp_pat
     assert "rank 0 map_jobs: told another rank failed in work shared under torchrun: rank 1: OSError: No space" in out
     assert "rank 0 from_rank_zero: own OSError" in out and "rank 1 from_rank_zero: told" in out
     assert "after 0 s" in out  # at once
+
+
+def test_sigterm_under_torchrun_stops_training_at_once_and_restores_the_handler():
+    # torchrun's agent SIGTERMs the other ranks as soon as one dies, often before their next
+    # collective fails: the engine must turn it into its "run again with --resume" message
+    import signal
+
+    from medgan_zoo.training.engine import _DeferredInterrupt, _Terminated
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(_Terminated, match="SIGTERM"):
+        with _DeferredInterrupt(terminate=True):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs between bytecodes
+                pass
+    assert signal.getsignal(signal.SIGTERM) is before
+    with _DeferredInterrupt():  # one process: SIGTERM is left alone
+        assert signal.getsignal(signal.SIGTERM) is before

@@ -398,7 +398,7 @@ class Trainer:
                          else "no checkpoint was written yet")
                 raise TrainingInterrupted(
                     f"rank {rank} stopped at step {step}: another rank failed or was stopped "
-                    f"({_first_line(exc)}); {where}: run the same command with --resume, on any "
+                    f"({str(exc).splitlines()[0][:160]}); {where}: run the same command with --resume, on any "
                     "number of ranks") from None
             raise
         except KeyboardInterrupt:  # raised inside a step (not the main thread, or a second Ctrl-C)
@@ -501,7 +501,7 @@ class _DeferredInterrupt:
 
     @staticmethod
     def _terminated(signum, frame) -> None:
-        raise _Terminated
+        raise _Terminated("SIGTERM: torchrun stops every rank when one fails or is stopped")
 
     def __enter__(self) -> _DeferredInterrupt:
         if threading.current_thread() is threading.main_thread():
@@ -517,12 +517,6 @@ class _DeferredInterrupt:
 
 class _Terminated(Exception):
     """SIGTERM under torchrun (see :class:`_DeferredInterrupt`)."""
-
-
-def _first_line(exc: Exception) -> str:
-    if isinstance(exc, _Terminated):
-        return "SIGTERM: torchrun stops every rank when one fails or is stopped"
-    return str(exc).splitlines()[0][:160]
 
 
 def _peer_failure(exc: RuntimeError) -> bool:
