@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--filters", type=int, default=32)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--tag", default="", help="Suffix of the results file (e.g. 'tiny' for small networks, "
+                        "where the loop's own overhead shows most).")
     args = parser.parse_args()
     device = torch.device(args.device)
     data_config = {"train_subjects": 20, "test_subjects": 1}
@@ -91,7 +93,7 @@ def main() -> None:
     meta = {**machine(), "device": str(device), "resolution": args.resolution, "steps": args.steps,
             "batch_size": args.batch_size, "filters": args.filters, "rounds": args.rounds,
             "torch": torch.__version__}
-    name = f"train_step_{device.type}"
+    name = f"train_step_{device.type}" + (f"_{args.tag}" if args.tag else "")
     print(write_results(args.out, name, f"Training step ({device.type})", meta, rows))
 
 

@@ -14,7 +14,7 @@ from .gans.config import GanConfig
 from .hookspecs import hookimpl
 from .losses.base import AdversarialLoss, Regularizer
 from .registry import Problem, Registry, get_registry, reset_registry, use_registry
-from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
+from .specs import CallbackSpec, DatasetSpec, GanSpec, LossSpec, MetricSpec, PluginConfig
 
 if TYPE_CHECKING:
     from .catalogue import list_models
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .reporting.build import report
     from .sampling import Samples
     from .search.run import sweep
+    from .training.callback import Callback, TrainControl, TrainState
     from .training.engine import train
 
 # The public contract of each plugin kind (docs/plugins.md), resolved on first access (torch).
@@ -40,6 +41,9 @@ _CONTRACTS = {
     "MetricResult": ("medgan_zoo.metric", "MetricResult"),
     "Cell": ("medgan_zoo.metric", "Cell"),
     "EvalContext": ("medgan_zoo.metric", "EvalContext"),
+    "Callback": ("medgan_zoo.training.callback", "Callback"),
+    "TrainState": ("medgan_zoo.training.callback", "TrainState"),
+    "TrainControl": ("medgan_zoo.training.callback", "TrainControl"),
 }
 
 _LAZY = {
@@ -73,6 +77,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "__version__",
     "AdversarialLoss",
+    "Callback",
+    "CallbackSpec",
     "Cell",
     "DatasetConfig",
     "DcganFamilyConfig",
@@ -88,6 +94,8 @@ __all__ = [
     "SliceArrays",
     "SliceDataset",
     "StepContext",
+    "TrainControl",
+    "TrainState",
     "make_dataset",
     "ConfigError",
     "DatasetSpec",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .specs import DatasetSpec, GanSpec, LossSpec, MetricSpec
+    from .specs import CallbackSpec, DatasetSpec, GanSpec, LossSpec, MetricSpec
 
 PROJECT_NAME = "medgan_zoo"
 
@@ -26,6 +26,7 @@ RegisterGan = Callable[["GanSpec | Mapping[str, Any]"], None]
 RegisterLoss = Callable[["LossSpec | Mapping[str, Any]"], None]
 RegisterDataset = Callable[["DatasetSpec | Mapping[str, Any]"], None]
 RegisterMetric = Callable[["MetricSpec | Mapping[str, Any]"], None]
+RegisterCallback = Callable[["CallbackSpec | Mapping[str, Any]"], None]
 
 
 @hookspec
@@ -46,3 +47,8 @@ def register_datasets(register: RegisterDataset) -> None:
 @hookspec
 def register_metrics(register: RegisterMetric) -> None:
     """Register evaluation metrics: ``register(MetricSpec(...))``."""
+
+
+@hookspec
+def register_callbacks(register: RegisterCallback) -> None:
+    """Register training callbacks: ``register(CallbackSpec(...))``; a run adds one when named."""

@@ -14,42 +14,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from ._version import __version__
 from .device import default_device
 from .errors import MedganZooError
 from .gans.base import training_only
+from .model_info import CARD_FILE, CONFIG_FILE, FORMAT, WEIGHTS_FILE, ModelInfo
 from .progress import Progress
 from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
-
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-CARD_FILE = "README.md"
-FORMAT = "medgan-zoo/model/1"
 
 
 class ModelLoadError(MedganZooError):
     """A model folder that is missing, corrupt, or names a GAN that is not installed."""
-
-
-class ModelInfo(BaseModel):
-    """The contents of ``config.json``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: str = FORMAT
-    gan: str
-    plugin_distribution: str
-    plugin_version: str
-    gan_config: dict[str, Any]
-    dataset: str
-    label_map: dict[int, str]
-    resolution: int
-    image_channels: int
-    medgan_zoo_version: str = __version__
-    training: dict[str, Any] = Field(default_factory=dict)
-    metrics: dict[str, Any] = Field(default_factory=dict)
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .model import ModelInfo
+from .model_info import ModelInfo
 
 
 def render_model_card(info: ModelInfo, grid: str | None = None, license: str = "other") -> str:

@@ -15,15 +15,17 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import pluggy
 from pydantic import ValidationError
 
 from . import hookspecs
 from .errors import PluginError, UnknownNameError
+from .spec_table import SpecTable
 from .specs import (
     SPEC_TYPES,
+    CallbackSpec,
     DatasetSpec,
     GanSpec,
     LossSpec,
@@ -43,11 +45,10 @@ HOOKS: dict[str, str] = {
     "register_losses": "loss",
     "register_datasets": "dataset",
     "register_metrics": "metric",
+    "register_callbacks": "callback",
 }
 KINDS: tuple[str, ...] = tuple(HOOKS.values())
 _KIND_ALIASES = {alias: kind for kind in KINDS for alias in (kind, f"{kind}s", f"{kind}es")}
-
-S = TypeVar("S", bound=PluginSpec)
 
 
 def normalize_distribution(name: str) -> str:
@@ -114,50 +115,6 @@ class Entry:
     plugin: str = ""
 
 
-class SpecTable(Mapping[str, S], Generic[S]):
-    """Read-only ``name -> spec`` mapping of the usable specs of one kind.
-
-    Looking up a name that is unknown, claimed twice, or whose plugin is broken raises an error
-    that says which, with suggestions or the names of the distributions involved.
-    """
-
-    def __init__(self, kind: str, specs: dict[str, S], blocked: dict[str, str], broken: int):
-        self.kind = kind
-        self._specs = specs
-        self._blocked = blocked
-        self._broken = broken
-
-    def __getitem__(self, name: str) -> S:
-        try:
-            return self._specs[name]
-        except KeyError:
-            pass
-        if name in self._blocked:
-            raise PluginError(self._blocked[name])
-        candidates = list(self._specs) + list(self._blocked)
-        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
-        hint = ""
-        if self._broken:
-            hint = f"{self._broken} plugin(s) failed to load; `medgan-zoo plugins` shows why"
-        elif not close and self._specs:
-            hint = "known: " + ", ".join(sorted(self._specs))
-        elif not self._specs:
-            hint = f"no {self.kind} plugins are installed"
-        raise UnknownNameError(self.kind, name, close, hint)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._specs))
-
-    def __len__(self) -> int:
-        return len(self._specs)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._specs
-
-    def __repr__(self) -> str:
-        return f"<SpecTable {self.kind}: {', '.join(self)}>"
-
-
 @dataclass
 class Registry:
     """Every registered spec by kind, plus the problems met while loading plugins."""
@@ -166,13 +123,15 @@ class Registry:
     losses: SpecTable[LossSpec]
     datasets: SpecTable[DatasetSpec]
     metrics: SpecTable[MetricSpec]
+    callbacks: SpecTable[CallbackSpec]
     problems: tuple[Problem, ...] = ()
     disabled: tuple[tuple[str, str], ...] = field(default=())
 
     def table(self, kind: str) -> SpecTable[Any]:
-        """The mapping for ``kind`` ('gan', 'loss', 'dataset', 'metric'; plurals accepted)."""
+        """The mapping for ``kind`` ('gan', 'loss', 'dataset', 'metric', 'callback'; plurals accepted)."""
         tables: dict[str, SpecTable[Any]] = {
-            "gan": self.gans, "loss": self.losses, "dataset": self.datasets, "metric": self.metrics
+            "gan": self.gans, "loss": self.losses, "dataset": self.datasets, "metric": self.metrics,
+            "callback": self.callbacks,
         }
         return tables[normalize_kind(kind)]
 
@@ -237,7 +196,7 @@ class _Loader:
         specs: dict[str, SpecTable[Any]] = {
             kind: SpecTable(kind, tables[kind], self.blocked[kind], broken) for kind in KINDS
         }
-        return Registry(specs["gan"], specs["loss"], specs["dataset"], specs["metric"],
+        return Registry(specs["gan"], specs["loss"], specs["dataset"], specs["metric"], specs["callback"],
                         tuple(self.problems), disabled)
 
     def load_one(self, source: PluginSource) -> None:

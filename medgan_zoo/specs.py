@@ -331,8 +331,15 @@ class MetricSpec(PluginSpec):
         return check()
 
 
+class CallbackSpec(PluginSpec):
+    """A training callback (the object its factory returns: :class:`medgan_zoo.Callback`), added to
+    a run when named in its ``callback_plugins`` setting (``medgan-zoo train --callback NAME``)."""
+
+    kind: ClassVar[str] = "callback"
+
+
 SPEC_TYPES: dict[str, type[PluginSpec]] = {
-    spec.kind: spec for spec in (GanSpec, LossSpec, DatasetSpec, MetricSpec)
+    spec.kind: spec for spec in (GanSpec, LossSpec, DatasetSpec, MetricSpec, CallbackSpec)
 }
 
 

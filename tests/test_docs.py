@@ -29,9 +29,9 @@ HOOKS = [
 ]
 
 
-def test_all_four_hooks_exist():
+def test_all_five_hooks_exist():
     assert sorted(name for name, _ in HOOKS) == [
-        "register_datasets", "register_gans", "register_losses", "register_metrics"
+        "register_callbacks", "register_datasets", "register_gans", "register_losses", "register_metrics"
     ]
 
 

@@ -168,16 +168,17 @@ def _space(tmp_path: Path) -> Path:
 
 
 def test_prune_fail_resume_report_and_best(scripted, tmp_path, monkeypatch):
-    from medgan_zoo.training import engine
+    from medgan_zoo.training.callbacks.divergence import DivergenceCheck
+    from medgan_zoo.training.errors import DivergenceError
 
-    original_check = engine.Trainer._check
+    original_check = DivergenceCheck.check
 
-    def diverge_in_trial_2(self, logs, step, last_good):
-        if self.out.name.startswith("0002-"):
-            raise engine.DivergenceError(f"training diverged at step {step} (loss_d=nan)")
-        return original_check(self, logs, step, last_good)
+    def diverge_in_trial_2(self, state):
+        if state.out.name.startswith("0002-"):
+            raise DivergenceError(f"training diverged at step {state.step} (loss_d=nan)")
+        return original_check(self, state)
 
-    monkeypatch.setattr(engine.Trainer, "_check", diverge_in_trial_2)
+    monkeypatch.setattr(DivergenceCheck, "check", diverge_in_trial_2)
     study = dict(study="s", out=tmp_path / "s", space=_space(tmp_path), objective="scripted", resolution=32,
                  steps=4, checkpoint_every=2, startup_trials=1, fixed=TINY, dataset_config=DATA, scale="quick",
                  samples=8, progress=False)

@@ -15,7 +15,7 @@ import medgan_zoo as zoo
 from medgan_zoo.errors import MedganZooError
 from medgan_zoo.gans.dcgan_family import DcganFamilyGAN
 from medgan_zoo.training.checkpoint import read_checkpoint
-from medgan_zoo.training.engine import DivergenceError, TrainingInterrupted
+from medgan_zoo.training.errors import DivergenceError, TrainingInterrupted
 
 DATA = {"train_subjects": 2, "test_subjects": 1}
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 16, "batch_size": 4}

@@ -14,7 +14,7 @@ from torch import Tensor
 from ..data.cache import cache_root
 from ..distributed import from_rank_zero
 from ..hub import sha256_of
-from ..metric import MetricResult
+from ..metric_result import MetricResult
 from .configs import UnetFdConfig
 from .feature_cache import cached_features
 from .statistics import frechet_distance_of

@@ -16,16 +16,16 @@ from pydantic import ValidationError
 from ..errors import ConfigError, MedganZooError
 from .settings import (
     SETTINGS_ATTR,
+    STUDY_FILE,
     SweepSettings,
     check_objectives_available,
     check_vgg,
+    default_folder,
     differences,
     objective_directions,
 )
 from .space import SearchSpace, load_space
 from .storage import StudyStorage
-
-STUDY_FILE = "study.json"  # in the study folder: how `sweep status/report/best NAME` find it
 
 
 @dataclass
@@ -37,10 +37,6 @@ class SweepResult:
     folder: Path
     rows: list[dict[str, Any]] = field(default_factory=list)
     best: list[dict[str, Any]] = field(default_factory=list)
-
-
-def default_folder(study: str) -> Path:
-    return Path("sweeps") / study
 
 
 def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | None = None,

@@ -12,6 +12,12 @@ from ..errors import ConfigError
 
 SETTINGS_ATTR = "medgan_zoo.sweep"  # the study's user attribute holding these settings
 FORMAT = 1
+STUDY_FILE = "study.json"  # in the study folder: how `sweep status/report/best NAME` find it
+
+
+def default_folder(study: str) -> Path:
+    """Where a study lives unless told: ``sweeps/NAME``."""
+    return Path("sweeps") / study
 
 
 class SweepSettings(BaseModel):

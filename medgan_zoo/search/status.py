@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .settings import SweepSettings
+from .settings import STUDY_FILE, SweepSettings, default_folder
 from .storage import StudyStorage
 from .trials import count, rows
 
@@ -20,8 +20,6 @@ def open_existing(name: str, storage: str | None = None, folder: str | Path | No
         StudyStorage, Path, SweepSettings]:
     """The study ``name``: its folder (default ``sweeps/NAME``), storage and settings."""
     import optuna
-
-    from .run import STUDY_FILE, default_folder
 
     path = Path(folder) if folder is not None else default_folder(name)
     record = path / STUDY_FILE

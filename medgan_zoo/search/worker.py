@@ -146,7 +146,8 @@ class Worker:
 
     def _run_trial(self, trial: Trial) -> None:
         from ..training.checkpoint import CHECKPOINT
-        from ..training.engine import DivergenceError, TrainingInterrupted, train
+        from ..training.engine import train
+        from ..training.errors import DivergenceError, TrainingInterrupted
 
         s = self.settings
         frozen = self.study._storage.get_trial(trial._trial_id)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+RUN_CONFIG = "train.json"  # in the run folder: the run's TrainConfig
+
 
 class TrainConfig(BaseModel):
     """A training run: which GAN on which data, for how long, and how it reports."""
@@ -33,6 +35,9 @@ class TrainConfig(BaseModel):
     world_size: int = Field(default=1, ge=1, description="Ranks the run trained on (set by the engine under torchrun).")
     per_rank_batch: int | None = Field(default=None, description="Batch of each rank (set by the engine; "
                                        "the GAN's batch_size stays the global batch).")
+    callback_plugins: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Callback plugins to add, name -> config fields ({} for the defaults); "
+        "`medgan-zoo plugins` lists the installed ones.")
     sync_batchnorm: bool = Field(default=True, description="Under torchrun, batch norms use the global batch's "
                                  "statistics (as one process); false: each rank's own, averaged at checkpoints.")
 
@@ -54,5 +59,5 @@ def make_train_config(values: dict[str, Any]) -> TrainConfig:
 #: Fields a resumed run may change without changing what it computes.
 RESUMABLE_CHANGES = frozenset(
     {"steps", "log_every", "sample_every", "checkpoint_every", "progress", "tensorboard", "device", "data_root",
-     "world_size", "per_rank_batch", "sync_batchnorm"}
+     "world_size", "per_rank_batch", "sync_batchnorm", "callback_plugins"}
 )

@@ -1,22 +1,17 @@
-"""One training loop for every GAN plugin.
+"""One training loop for every GAN plugin: it trains a step at a time and fires events; callbacks
+(:mod:`.callbacks`, the user's, plugins') do everything else (docs/training.md).
 
 The whole training split lives on the device as one joint tensor; batches, noise and augmentation
 draw from one seeded generator whose state is checkpointed, so ``resume`` continues the same
-schedule (bit for bit on the CPU). Losses stay on the device and are read back only every
-``log_every``/``check_every`` steps. Checkpoints are written only after a passing finite check, so
-the last one is always good.
+schedule (bit for bit on the CPU). Losses stay on the device and are read back only when a
+callback needs them (every ``log_every``/``check_every`` steps).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
-import math
-import signal
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,25 +19,14 @@ from typing import Any
 import torch
 
 from ..device import default_device
-from ..errors import MedganZooError
+from ..errors import ConfigError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
-from ..progress import Progress
-from .checkpoint import CHECKPOINT, read_checkpoint, restore_checkpoint, save_checkpoint
-from .config import RESUMABLE_CHANGES, TrainConfig, make_train_config
-
-RUN_CONFIG = "train.json"
-METRICS = "metrics.csv"
-TRAIN_LOG = "train.log"  # the progress lines, whatever the terminal shows
-SLOW_STEP_SECONDS = 3.0
-
-
-class DivergenceError(MedganZooError):
-    """Losses became NaN/inf or exploded; the last good checkpoint is kept."""
-
-
-class TrainingInterrupted(MedganZooError):
-    """Ctrl-C during training; a checkpoint was written and the run can be resumed."""
+from .callback import Callbacks, TrainControl, TrainState, check_callbacks
+from .callbacks import builtin_callbacks
+from .callbacks.metrics_log import MetricsCsv
+from .config import TrainConfig, make_train_config
+from .resume import check_resume, restore
 
 
 @dataclass
@@ -68,34 +52,23 @@ def _device(name: str | None) -> torch.device:
 
 
 class Trainer:
+    """Sets a run up (data on the device, the GAN, torchrun's ranks) and runs the loop.
+
+    ``callbacks`` are the user's (:class:`~medgan_zoo.Callback` or any object with ``on_EVENT``
+    methods); ``config.callback_plugins`` names callback plugins. ``on_checkpoint(step, model)`` is the
+    search's hook (see :class:`.callbacks.CheckpointHook`)."""
+
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
-                 on_checkpoint: Callable[[int, Any], None] | None = None):
+                 on_checkpoint: Callable[[int, Any], None] | None = None, callbacks: Sequence[object] = ()):
         self.config, self.out, self.resume = config, Path(out), resume
         self.on_checkpoint = on_checkpoint
+        check_callbacks(callbacks)
+        self.user_callbacks = list(callbacks)
         self.ranks: Any = None  # distributed.Ranks under torchrun
         self.device = _device(config.device)
         self.cuda = self.device.type == "cuda"
 
     # -- set-up ---------------------------------------------------------------------------------
-
-    def _check_resume(self) -> dict[str, Any] | None:
-        run_file = self.out / RUN_CONFIG
-        checkpoint = self.out / "checkpoints" / CHECKPOINT
-        if not self.resume:
-            if checkpoint.exists():
-                raise MedganZooError(f"{self.out} already holds a run (checkpoints/{CHECKPOINT}); "
-                                     "pass --resume to continue it or choose another --out")
-            return None
-        if not checkpoint.exists() or not run_file.exists():
-            raise MedganZooError(f"nothing to resume in {self.out}: no checkpoints/{CHECKPOINT}")
-        before = TrainConfig.model_validate_json(run_file.read_text())
-        changed = [k for k in TrainConfig.model_fields
-                   if k not in RESUMABLE_CHANGES and getattr(before, k) != getattr(self.config, k)]
-        if changed:
-            started = ", ".join(f"{k}={getattr(before, k)!r}" for k in changed)
-            raise MedganZooError(f"cannot resume {self.out} with a different {', '.join(changed)} "
-                                 f"(the run was started with {started})")
-        return json.loads(run_file.read_text())
 
     def setup(self) -> None:
         from ..factory import create_gan, load_dataset
@@ -104,10 +77,9 @@ class Trainer:
         c = self.config
         spec = get_registry().gans[c.gan]  # unknown names fail before any data is prepared
         if c.resolution not in spec.resolutions:
-            from ..errors import ConfigError
-
             raise ConfigError(f"{spec.label} supports resolutions {list(spec.resolutions)}, not {c.resolution}")
-        self._check_resume()
+        check_resume(c, self.out, self.resume)
+        self.plugin_callbacks = self._plugin_callbacks()
         self.dataset = load_dataset(c.dataset, c.data_root, "train", c.resolution, **c.dataset_config)
         torch.manual_seed(c.seed)
         gan_config = {"resolution": c.resolution, "image_channels": self.dataset.channels,
@@ -137,12 +109,24 @@ class Trainer:
         if isinstance(gc, DiffAugmentOption) and gc.diffaugment:
             self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
 
+    def _plugin_callbacks(self) -> list[object]:
+        """The callback plugins named in ``config.callback_plugins``, each labelled with its spec."""
+        from ..registry import get_registry
+
+        made = []
+        for name, values in self.config.callback_plugins.items():
+            spec = get_registry().callbacks[name]
+            callback = spec.create(values or {})
+            with contextlib.suppress(AttributeError):  # a label names the plugin in errors
+                callback.label = spec.label
+            made.append(callback)
+        return made
+
     def _class_conditional(self, spec) -> bool:
         """Whether the run asks for class conditioning, read as its config will read it ("false" is
         false); a GAN whose config cannot be conditioned is refused by name."""
         from pydantic import TypeAdapter, ValidationError
 
-        from ..errors import ConfigError
         from ..gans.config import ClassConditionOption
 
         if "class_conditional" not in self.config.gan_config:
@@ -157,8 +141,6 @@ class Trainer:
 
     def _classes(self) -> dict[str, Any]:
         """class_names and class_shares of a class-conditional GAN, from the training split."""
-        from ..errors import ConfigError
-
         data = self.dataset
         if not data.group_names:
             raise ConfigError(f"class_conditional needs a data set whose slices carry a class: {self.config.dataset} "
@@ -207,7 +189,6 @@ class Trainer:
         ranks.check_same_config(self.config.model_dump_json(exclude={"world_size", "per_rank_batch"}))
 
     def _distribute(self) -> None:
-        from ..errors import ConfigError
         from . import ranks
 
         world = self.ranks.world
@@ -231,8 +212,6 @@ class Trainer:
     def _diffaugment(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.diffaugment is None else self.diffaugment(x, self.rng)
 
-    # -- outputs --------------------------------------------------------------------------------
-
     def _grid_options(self) -> dict[str, torch.Tensor]:
         """Training masks for the grids of a GAN that cannot sample without them; every class in
         turn for a class-conditional one."""
@@ -242,59 +221,29 @@ class Trainer:
             return {}
         return {"masks": self.data[:16, self.gan.config.image_channels:].argmax(dim=1).cpu()}
 
-    def _write_grid(self, step: int) -> Path:
-        from ..data.preview import save_grid
-        from ..sampling import Samples, latents, sample_seeds
+    def _state(self) -> TrainState:
+        rank, world = (self.ranks.rank, self.ranks.world) if self.ranks is not None else (0, 1)
+        gc = self.gan.config
+        state = TrainState(config=self.config, out=self.out, gan=self.gan, dataset=self.dataset, device=self.device,
+                           rank=rank, world=world, grid_options=self._grid_options(), model=self.current_model,
+                           images_per_step=gc.batch_size * (gc.n_critic if isinstance(gc, CriticSteps) else 1))
+        if self.resume:
+            state.start_step, state.earlier_seconds, state.resumed_from = restore(self.out, self.gan, self.rng)
+            state.step = state.last_checkpoint = state.start_step
+        return state
 
-        G = self.gan.sampling_generator()
-        was_training = G.training
-        G.eval()
-        options: dict[str, Any] = {k: v.to(self.device) for k, v in self._grid_options().items()}
-        count = len(next(iter(options.values()))) if options else 16
-        if self.gan.takes_sample_seeds:
-            options["seeds"] = sample_seeds(self.config.seed, 0, count)
-        with torch.no_grad():
-            z = latents(self.config.seed, 0, count, self.gan.latent_dim).to(self.device)
-            images, masks = self.gan.to_pairs(self.gan.generate(z, generator=G, **options))
-        G.train(was_training)
-        path = self.out / "samples" / f"step_{step:07d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_grid(Samples(images.cpu(), masks.cpu(), self.config.seed).grid(16, 4), path,
-                  f"{self.config.gan}, step {step}: fixed-seed samples, each beside its mask"
-                  + (f"; classes {', '.join(self.dataset.group_names)} in turn" if self.groups is not None else ""),
-                  self.dataset.label_map)
-        return path
+    def _step_context(self, state: TrainState) -> StepContext:
+        diffaugment: Callable[[torch.Tensor], torch.Tensor] = self._diffaugment
+        if state.world > 1:
+            from .ranks import all_sum, global_apply
 
-    def _metrics_writer(self, start_step: int):
-        path = self.out / METRICS
-        rows: list[dict[str, str]] = []
-        if path.exists() and start_step > 0:  # keep what the checkpoint had seen, drop the rest
-            with path.open() as handle:
-                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= start_step]
-        return path, rows
-
-    def _warn_if_slow(self, progress: Progress, first_step: float, steps: int) -> None:
-        """A first step of several seconds on the CPU: say what the whole run will take."""
-        if first_step >= SLOW_STEP_SECONDS:
-            progress.note(f"the first step took {first_step:.0f} s on the CPU: {steps} steps would take about "
-                          f"{first_step * steps / 3600:.1f} h; use a GPU, or a CPU-sized configuration (`medgan-zoo "
-                          "train --help` shows some)")
-
-    def _save(self, step: int, seconds: float, resumed_from: list[int]) -> None:
-        save_checkpoint(self.out / "checkpoints" / CHECKPOINT, self.gan, step, self.rng,
-                        {"train": json.loads(self.config.model_dump_json()), "seconds": seconds,
-                         "resumed_from": resumed_from})
-
-    def _export(self, step: int, seconds: float, ips: float, resumed_from: list[int]) -> None:
-        from ..model import GanModel, info_for
-
-        training = {"steps": step, "batch_size": self.gan.config.batch_size, "seed": self.config.seed,
-                    "seconds": round(seconds, 1), "images_per_second": round(ips, 1),
-                    "device": str(self.device), "train_config": json.loads(self.config.model_dump_json())}
-        if resumed_from:
-            training["resumed_from"] = resumed_from
-        info = info_for(self.config.gan, self.gan, self.dataset, training)
-        GanModel(self.gan, info, self.device).save_pretrained(self.out, grid_options=self._grid_options())
+            diffaugment = global_apply(self._diffaugment, state.rank, state.world)
+        ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
+                          diffaugment=diffaugment, rank=state.rank, world=state.world,
+                          batch_classes=self._last_classes)
+        if state.world > 1:
+            ctx.all_sum = all_sum
+        return ctx
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -303,127 +252,48 @@ class Trainer:
         self.setup()
         if self.ranks is not None:
             self._distribute()
-        c = self.config
         self.out.mkdir(parents=True, exist_ok=True)
-        start, earlier, resumed_from = 0, 0.0, []
-        if self.resume:
-            checkpoint = self.out / "checkpoints" / CHECKPOINT
-            tensors, meta = read_checkpoint(checkpoint)
-            start = restore_checkpoint(tensors, meta, self.gan, self.rng, checkpoint)
-            # time spent before the checkpoint (absent from 0.1.0 checkpoints: then this part only)
-            earlier, resumed_from = float(meta.get("seconds", 0.0)), [*meta.get("resumed_from", []), start]
-        if self.main:
-            (self.out / RUN_CONFIG).write_text(c.model_dump_json(indent=2))
-        metrics_path, rows = self._metrics_writer(start)
-        board = self._tensorboard() if self.main else None
-        rank, world = (self.ranks.rank, self.ranks.world) if self.ranks is not None else (0, 1)
-        diffaugment: Callable[[torch.Tensor], torch.Tensor] = self._diffaugment
-        if world > 1:
-            from .ranks import global_apply
-
-            diffaugment = global_apply(self._diffaugment, rank, world)
-        ctx = StepContext(batch=self._batch, rng=self.rng, device=self.device, autocast=self._autocast,
-                          diffaugment=diffaugment, rank=rank, world=world, batch_classes=self._last_classes)
-        if world > 1:
-            from .ranks import all_sum
-
-            ctx.all_sum = all_sum
-        gc = self.gan.config
-        per_step = gc.batch_size * (gc.n_critic if isinstance(gc, CriticSteps) else 1)
-        sums: dict[str, torch.Tensor] = {}
-        window_steps, window_start = 0, time.perf_counter()
-        began, last_good, images = time.perf_counter(), start, 0
-        progress = Progress(c.steps, "training", done=start, enabled=c.progress and self.main,
-                            log=self.out / TRAIN_LOG if self.main else None)
-        if start:
-            progress.note(f"resuming {self.out} at step {start} of {c.steps}")
-        step = start
-        stop = _DeferredInterrupt(terminate=world > 1)
+        state = self._state()
+        builtin = builtin_callbacks(self.config, self.rng, self.on_checkpoint)
+        callbacks = Callbacks(builtin, [*self.plugin_callbacks, *self.user_callbacks])
+        control = TrainControl()
+        ctx = self._step_context(state)
+        state.began = time.perf_counter()
         try:
-            with stop:
-                for step in range(start + 1, c.steps + 1):
-                    ctx.step = step
-                    logs = self.gan.train_step(ctx)
-                    self.gan.update_ema()
-                    progress.update(step)  # a Python counter: no host sync
-                    if step == start + 1 and not self.cuda:
-                        self._warn_if_slow(progress, time.perf_counter() - began, c.steps - start)
-                    for key, value in logs.items():
-                        sums[key] = sums[key] + value if key in sums else value.clone()
-                    window_steps += 1
-                    images += per_step
-                    if world > 1:  # a Ctrl-C seen by one rank stops them all after the same step
-                        from .ranks import any_rank
-
-                        stop.requested = any_rank(stop.requested, self.device)
-                    due_log = step % c.log_every == 0 or step == c.steps
-                    due_checkpoint = step % c.checkpoint_every == 0 or step == c.steps or stop.requested
-                    if step % c.check_every == 0 or due_log or due_checkpoint:
-                        self._check(logs, step, last_good)
-                    if due_log:
-                        if world > 1:
-                            from .ranks import mean_over_ranks
-
-                            sums = mean_over_ranks(sums, world)
-                        now = time.perf_counter()
-                        row = {"step": step, **{k: float(v) / window_steps for k, v in sums.items()},
-                               "images_per_second": per_step * window_steps / max(now - window_start, 1e-9),
-                               "seconds": earlier + now - began}
-                        rows.append({k: str(v) for k, v in row.items()})
-                        if self.main:
-                            _write_csv(metrics_path, rows)
-                        if board is not None:
-                            for key, scalar in row.items():
-                                if key != "step":
-                                    board.add_scalar(key, scalar, step)
-                        progress.update(step, _info(row))
-                        sums, window_steps, window_start = {}, 0, now
-                    if step % c.sample_every == 0 and self.main:
-                        self._write_grid(step)
-                    if due_checkpoint:
-                        if world > 1:
-                            self._agree(step)
-                        if self.main:
-                            self._save(step, earlier + time.perf_counter() - began, resumed_from)
-                        last_good = step
-                        if self.on_checkpoint is not None and step < c.steps and not stop.requested:
-                            self._call_hook(step)
-                    if stop.requested:
-                        raise TrainingInterrupted(
-                            f"interrupted after step {step}; checkpoint at step {last_good} in "
-                            f"{self.out / 'checkpoints'}; continue with the same command plus --resume")
-        except (RuntimeError, _Terminated) as exc:
-            if world > 1 and (isinstance(exc, _Terminated) or _peer_failure(exc)):
-                where = (f"the checkpoint at step {last_good} in {self.out / 'checkpoints'} is intact" if last_good
-                         else "no checkpoint was written yet")
-                raise TrainingInterrupted(
-                    f"rank {rank} stopped at step {step}: another rank failed or was stopped "
-                    f"({str(exc).splitlines()[0][:160]}); {where}: run the same command with --resume, on any "
-                    "number of ranks") from None
-            raise
-        except KeyboardInterrupt:  # raised inside a step (not the main thread, or a second Ctrl-C)
-            if not last_good:
-                raise TrainingInterrupted(f"interrupted during step {step}, before any checkpoint") from None
-            raise TrainingInterrupted(
-                f"interrupted during step {step}; checkpoint at step {last_good} in {self.out / 'checkpoints'}; "
-                "continue with the same command plus --resume") from None
+            callbacks.fire("start", state, control)
+            for step in range(state.start_step + 1, self.config.steps + 1):
+                state.step = ctx.step = step
+                state.logs = self.gan.train_step(ctx)
+                self.gan.update_ema()
+                state.images += state.images_per_step
+                control.schedule(step, self.config)
+                callbacks.fire("step", state, control)
+                if control.checkpoint or control.stop:
+                    callbacks.fire("checkpoint", state, control)
+                if control.stop:
+                    break
+            if control.stop_error is not None:
+                raise control.stop_error
+            state.finished = state.seconds
+            callbacks.fire("end", state, control)
+        except BaseException as exc:
+            state.error = exc
+            problems = callbacks.fire_all("failure", state, control)
+            _note(state.error, problems)
+            if state.error is exc:
+                raise
+            raise state.error from None
         finally:
-            progress.close()
-            if board is not None:
-                board.close()
-        seconds = earlier + time.perf_counter() - began
-        # totals with totals: every step's images over the whole run's time (without the earlier
-        # time of a 0.1.0 checkpoint, the rate of this part)
-        ips = (per_step * c.steps if earlier else images) / max(seconds, 1e-9)
-        if self.main:
-            self._write_grid(c.steps)
-            self._export(c.steps, seconds, ips, resumed_from)
-        if world > 1:
+            _note(state.error, callbacks.fire_all("close", state, control))
+        if state.world > 1:
             from .. import distributed
 
             distributed.finish()
-        last = {k: float(v) for k, v in rows[-1].items()} if rows else {}
-        return TrainResult(self.out, c.steps, seconds, ips, last, resumed_from)
+        from .callbacks.checkpointing import images_per_second
+
+        metrics = next((c for c in builtin if isinstance(c, MetricsCsv)), None)
+        return TrainResult(self.out, state.step, state.seconds, images_per_second(state),
+                           metrics.last_row() if metrics else {}, state.resumed_from)
 
     def current_model(self):
         """The generator as it is now, as a :class:`~medgan_zoo.GanModel` (not saved)."""
@@ -432,129 +302,35 @@ class Trainer:
         training = {"steps": 0, "batch_size": self.gan.config.batch_size, "seed": self.config.seed}
         return GanModel(self.gan, info_for(self.config.gan, self.gan, self.dataset, training), self.device)
 
-    def _call_hook(self, step: int) -> None:
-        """``on_checkpoint(step, model)``: a search scores the run so far (and may stop it)."""
-        assert self.on_checkpoint is not None
-        networks = [m for m in (self.gan.generator, self.gan.discriminator, self.gan.generator_ema) if m is not None]
-        modes = [m.training for m in networks]
-        cpu_rng = torch.random.get_rng_state()  # the scoring must not shift what training draws next
-        try:
-            self.on_checkpoint(step, self.current_model())
-        finally:
-            torch.random.set_rng_state(cpu_rng)
-            for m, mode in zip(networks, modes, strict=True):
-                m.train(mode)
-            self.gan.to(self.device)
 
-    def _agree(self, step: int) -> None:
-        """At a checkpoint under torchrun: BatchNorm statistics become the ranks' mean (they already
-        agree with synchronised batch norms), then every rank must hold rank 0's weights and buffers."""
-        from .ranks import average_buffers, check_same
+def _note(error: BaseException | None, problems: list[str]) -> None:
+    """Callbacks that failed while the run was failing or closing: noted on the run's own error."""
+    if not problems:
+        return
+    if error is not None and hasattr(error, "add_note"):
+        for problem in problems:
+            error.add_note(problem)
+        return
+    import warnings
 
-        networks = dict(self.gan.networks())
-        average_buffers(list(networks.values()), self.ranks.world)
-        check_same(networks, step)
-
-    def _check(self, logs: dict[str, torch.Tensor], step: int, last_good: int) -> None:
-        if not logs:
-            return
-        values = torch.stack([v.float().reshape(()) for v in logs.values()])
-        healthy = bool(torch.isfinite(values).all()) and float(values.abs().max()) <= self.config.divergence_threshold
-        if self.ranks is not None and self.ranks.world > 1:
-            from .ranks import any_rank
-
-            healthy = not any_rank(not healthy, self.device)  # one rank diverging stops every rank
-        if healthy:
-            return
-        report = ", ".join(f"{k}={float(v):.4g}" for k, v in logs.items())
-        where = (f"the last good checkpoint is step {last_good} in {self.out / 'checkpoints' / CHECKPOINT}"
-                 if last_good else "no checkpoint was written yet")
-        raise DivergenceError(f"training diverged at step {step} ({report}); {where}. Try a lower learning "
-                              "rate, spectral normalisation on D, or another loss")
-
-    def _tensorboard(self):
-        if not self.config.tensorboard:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise MedganZooError("tensorboard=True needs the tensorboard package: pip install tensorboard") from None
-        return SummaryWriter(str(self.out / "tensorboard"))
-
-
-class _DeferredInterrupt:
-    """Within the block, the first Ctrl-C only sets ``requested`` so the current step can finish
-    (its state stays consistent for a checkpoint); a second one interrupts at once.
-
-    ``terminate``: SIGTERM raises :class:`_Terminated` at once. torchrun's agent sends it to the other
-    ranks as soon as one dies, often before their next collective would have told them."""
-
-    def __init__(self, terminate: bool = False) -> None:
-        self.requested = False
-        self.terminate = terminate
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    @staticmethod
-    def _terminated(signum, frame) -> None:
-        raise _Terminated("SIGTERM: torchrun stops every rank when one fails or is stopped")
-
-    def __enter__(self) -> _DeferredInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle)
-            if self.terminate:
-                self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._terminated)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-
-
-class _Terminated(Exception):
-    """SIGTERM under torchrun (see :class:`_DeferredInterrupt`)."""
-
-
-def _peer_failure(exc: RuntimeError) -> bool:
-    """A collective that failed because another rank is gone (gloo or NCCL)."""
-    text = str(exc)
-    return any(sign in text for sign in ("gloo", "NCCL", "Connection reset", "Connection closed", "Broken pipe"))
-
-
-def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
-def _info(row: dict[str, float]) -> str:
-    shown = {k: v for k, v in row.items() if k not in ("step", "seconds")}
-    return " ".join(f"{k.replace('images_per_second', 'img/s')}={v:.3g}" for k, v in shown.items() if math.isfinite(v))
+    for problem in problems:
+        warnings.warn(problem, RuntimeWarning, stacklevel=3)
 
 
 def train(gan: str, dataset: str, *, out: str | Path, data_root: str | Path | None = None,
           resolution: int = 64, steps: int = 2000, resume: bool = False, gan_config: dict | None = None,
           dataset_config: dict | None = None, on_checkpoint: Callable[[int, Any], None] | None = None,
-          **settings: Any) -> TrainResult:
+          callbacks: Sequence[object] = (), **settings: Any) -> TrainResult:
     """Train ``gan`` on ``dataset`` into the run folder ``out`` (what ``medgan-zoo train`` does).
 
     ``gan_config`` holds GAN fields (``medgan-zoo plugins show gan NAME``), ``dataset_config`` the
-    dataset's; ``settings`` are :class:`TrainConfig` fields (seed, device, log_every, ...). The run
-    folder ends up loadable with ``medgan_zoo.load(out)``. ``on_checkpoint(step, model)`` is called
-    after every checkpoint but the last with the generator as a GanModel (a search scores it there;
-    an exception it raises stops the run, the checkpoint kept).
+    dataset's; ``settings`` are :class:`TrainConfig` fields (seed, device, log_every,
+    ``callback_plugins`` by name, ...). ``callbacks`` are your own :class:`~medgan_zoo.Callback` objects
+    (docs/training.md). The run folder ends up loadable with ``medgan_zoo.load(out)``.
+    ``on_checkpoint(step, model)`` is called after every checkpoint but the last with the generator
+    as a GanModel (a search scores it there; an exception it raises stops the run, the checkpoint kept).
     """
     config = make_train_config(dict(
         gan=gan, dataset=dataset, data_root=data_root, resolution=resolution, steps=steps,
         gan_config=gan_config or {}, dataset_config=dataset_config or {}, **settings))
-    return Trainer(config, Path(out), resume, on_checkpoint).run()
+    return Trainer(config, Path(out), resume, on_checkpoint, callbacks).run()

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from .cli import _data_root, _Group, _metric_settings, cli
+from . import options as opt
 
 
 def _require() -> None:
-    from .turing.needs import require_turing
+    from ..turing.needs import require_turing
 
     require_turing()
 
 
-@cli.group("turing-test", cls=_Group)
+@click.group("turing-test", cls=opt.Group)
 def turing_group() -> None:
     """Blinded reader studies (paper 4.3): a local web app with a link per rater, and their statistics."""
 
@@ -23,7 +23,7 @@ def turing_group() -> None:
 @turing_group.command("create")
 @click.argument("model")
 @click.option("--dataset", required=True, help="Data set whose test split gives the real images.")
-@_data_root
+@opt.data_root
 @click.option("-n", "count", type=int, default=100, show_default=True, help="Scored images (real + generated).")
 @click.option("--real-fraction", type=float, default=0.5, show_default=True)
 @click.option("--raters", type=int, default=4, show_default=True, help="Raters; each gets a personal link.")
@@ -37,9 +37,9 @@ def turing_create(model: str, dataset: str, data_root: Path | None, count: int, 
                   practice: int, seed: int, device: str | None, settings: tuple[str, ...], out: Path) -> None:
     """Draw a blinded study from MODEL and the data set's test split; print each rater's link."""
     _require()
-    from .turing.create import create_study
+    from ..turing.create import create_study
 
-    _, dataset_config = _metric_settings(settings)
+    _, dataset_config = opt.metric_settings(settings)
     created = create_study(model, dataset, out=out, n=count, real_fraction=real_fraction, raters=raters,
                            seed=seed, practice=practice, data_root=data_root, dataset_config=dataset_config,
                            device=device)
@@ -58,8 +58,8 @@ def turing_create(model: str, dataset: str, data_root: Path | None, count: int, 
 def turing_serve(study: Path, host: str, port: int) -> None:
     """Serve the rater pages of STUDY until Ctrl-C (every answer is committed as it arrives)."""
     _require()
-    from .turing.app import make_app, serve
-    from .turing.store import Store
+    from ..turing.app import make_app, serve
+    from ..turing.store import Store
 
     make_app(study)  # a folder without a study fails here, before the server starts
     click.echo(f"serving {study} on http://{host}:{port}; rater links:")
@@ -73,7 +73,7 @@ def turing_serve(study: Path, host: str, port: int) -> None:
 def turing_status(study: Path) -> None:
     """Each rater's progress."""
     _require()
-    from .turing.report import status_text
+    from ..turing.report import status_text
 
     click.echo(status_text(study))
 
@@ -85,6 +85,6 @@ def turing_report(study: Path, out: Path) -> None:
     """Accuracy, sensitivity, specificity, binomial test, Wilson intervals, Fleiss'/Cohen's kappa,
     confidence against correctness: CSV, Markdown and PNG."""
     _require()
-    from .turing.report import write_report
+    from ..turing.report import write_report
 
     click.echo((write_report(study, out)).read_text())

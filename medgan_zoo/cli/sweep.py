@@ -7,16 +7,16 @@ from typing import Any, Literal
 
 import click
 
-from .cli import _data_root, _Group, _metric_settings, _parse_settings, cli
+from . import options as opt
 
 
 def _require() -> None:
-    from .search.needs import require_optuna
+    from ..search.needs import require_optuna
 
     require_optuna()
 
 
-@cli.group("sweep", cls=_Group)
+@click.group("sweep", cls=opt.Group)
 def sweep_group() -> None:
     """The paper's hyper-parameter search on Optuna: one machine by default, many on PostgreSQL."""
 
@@ -31,7 +31,7 @@ _study_folder = click.option("--from", "folder", type=click.Path(path_type=Path,
 @sweep_group.command("run")
 @click.argument("gan")
 @click.option("--dataset", required=True, help="Data set the trials train on.")
-@_data_root
+@opt.data_root
 @click.option("--trials", type=int, required=True, help="Finished trials the study needs, all workers together.")
 @click.option("--study", "study_name", required=True, help="Study name; workers with the same one join it.")
 @_storage
@@ -68,12 +68,12 @@ def sweep_run(gan: str, dataset: str, data_root: Path | None, trials: int, study
               checkpoint_every: int, seed: int, folder: Path | None) -> None:
     """Run or join the study NAME: train GAN configurations from the space and score them."""
     _require()
-    from .search.run import sweep
-    from .search.status import format_table
+    from ..search.run import sweep
+    from ..search.status import format_table
 
     fixed: dict[str, Any] = {}
     dataset_config: dict[str, Any] = {}
-    for key, value in _parse_settings(settings).items():
+    for key, value in opt.parse_settings(settings).items():
         if key.startswith("dataset."):
             dataset_config[key.removeprefix("dataset.")] = value
         elif key.startswith("train."):
@@ -81,7 +81,7 @@ def sweep_run(gan: str, dataset: str, data_root: Path | None, trials: int, study
                                      param_hint="--set")
         else:
             fixed[key] = value
-    metric_config, more_dataset = _metric_settings(eval_settings)
+    metric_config, more_dataset = opt.metric_settings(eval_settings)
     dataset_config.update(more_dataset)
     result = sweep(gan, dataset, trials=trials, study=study_name, storage=storage, space=space,
                    objective=objective, workers=workers,
@@ -105,7 +105,7 @@ def sweep_run(gan: str, dataset: str, data_root: Path | None, trials: int, study
 def sweep_status(name: str, storage: str | None, folder: Path | None) -> None:
     """Trials of the study NAME by state, the best one, and each live worker's line."""
     _require()
-    from .search.status import status_text
+    from ..search.status import status_text
 
     click.echo(status_text(name, storage, folder))
 
@@ -118,7 +118,7 @@ def sweep_report(names: tuple[str, ...], storage: str | None, out: Path) -> None
     """Figures 3 and 4, importances, history and every trial, for one study or several (GANs x data
     sets): NAME is a study name (folder sweeps/NAME) or a study folder."""
     _require()
-    from .search.report import write_report
+    from ..search.report import write_report
 
     path = write_report(list(names), out, storage=storage)
     click.echo(f"report written: {path}")
@@ -134,7 +134,7 @@ def sweep_report(names: tuple[str, ...], storage: str | None, out: Path) -> None
 def sweep_best(name: str, storage: str | None, folder: Path | None, by: str | None, out: Path) -> None:
     """Export the best trial's model folder."""
     _require()
-    from .search.best import export_best
+    from ..search.best import export_best
 
     trial, path = export_best(name, out, storage=storage, folder=folder, by=by)
     click.echo(f"exported trial {trial} to {path}")

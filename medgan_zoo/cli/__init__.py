@@ -1,0 +1,37 @@
+"""The ``medgan-zoo`` command line: one module per command group, assembled here.
+
+Expected faults print one line and exit 1, not a traceback. A new command is a module of its own
+that imports :mod:`.options` (never this package); add it to ``COMMANDS`` below.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from . import datasets, demo, evaluate, models, plugins, report, sample, study, sweep, train, turing_test
+from .options import Group
+
+COMMANDS: list[click.Command] = [
+    plugins.plugins, datasets.datasets, train.train_command, sample.sample_command, evaluate.evaluate_command,
+    study.study_command, report.report_command, models.models_command, models.export_command,
+    models.push_command, demo.demo_command, sweep.sweep_group, turing_test.turing_group,
+]
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="medgan-zoo")
+def cli() -> None:
+    """Train, compare, share and evaluate GANs for medical images and their masks."""
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="medgan-zoo")
+
+
+__all__ = ["cli", "main"]
