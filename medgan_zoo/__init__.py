@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .search.run import sweep
     from .training.callback import Callback, TrainControl, TrainState
     from .training.engine import train
+    from .training.errors import CallbackError, DivergenceError, TrainingInterrupted
 
 # The public contract of each plugin kind (docs/plugins.md), resolved on first access (torch).
 _CONTRACTS = {
@@ -49,6 +50,9 @@ _CONTRACTS = {
 _LAZY = {
     **_CONTRACTS,
     "train": ("medgan_zoo.training.engine", "train"),
+    "CallbackError": ("medgan_zoo.training.errors", "CallbackError"),
+    "DivergenceError": ("medgan_zoo.training.errors", "DivergenceError"),
+    "TrainingInterrupted": ("medgan_zoo.training.errors", "TrainingInterrupted"),
     "load": ("medgan_zoo.model", "load"),
     "GanModel": ("medgan_zoo.model", "GanModel"),
     "ModelLoadError": ("medgan_zoo.model", "ModelLoadError"),
@@ -78,11 +82,13 @@ __all__ = [
     "__version__",
     "AdversarialLoss",
     "Callback",
+    "CallbackError",
     "CallbackSpec",
     "Cell",
     "DatasetConfig",
     "DcganFamilyConfig",
     "DcganFamilyGAN",
+    "DivergenceError",
     "EvalContext",
     "GAN",
     "GanConfig",
@@ -96,6 +102,7 @@ __all__ = [
     "StepContext",
     "TrainControl",
     "TrainState",
+    "TrainingInterrupted",
     "make_dataset",
     "ConfigError",
     "DatasetSpec",

@@ -205,3 +205,29 @@ def test_a_plugin_callback_error_names_the_plugin_and_bad_config_is_refused(plug
     bad = CliRunner().invoke(cli, ["train", "dcgan", "--dataset", "acdc-phantom", "--set", "callback.every=3",
                                    "--out", str(tmp_path / "d")])
     assert bad.exit_code == 2 and "expected callback.NAME.KEY=VALUE" in bad.output
+
+
+def test_callback_plugins_from_yaml_and_set_merge_and_bad_values_are_one_line(plugin_registry, tmp_path):
+    from medgan_zoo.cli.train import train_settings
+
+    config = tmp_path / "run.yaml"
+    config.write_text("callback_plugins: [step-log]\n")
+    merged = train_settings("dcgan", "acdc-phantom", config, {"callbacks": ("failing",)},
+                            ("train.callback_plugins={\"step-log\": {\"every\": 5}}",))
+    assert merged["callback_plugins"] == {"step-log": {"every": 5}, "failing": {}}
+    config.write_text("callback_plugins: 3\n")
+    bad = CliRunner().invoke(cli, ["train", "dcgan", "--dataset", "acdc-phantom", "--config", str(config),
+                                   "--out", str(tmp_path / "run")])
+    assert bad.exit_code == 1 and bad.output.startswith(f"Error: {config}: callback_plugins must map callback names")
+
+
+def test_a_plugin_whose_factory_returns_no_callback_is_named(tmp_path):
+    class _Wrong:
+        @zoo.hookimpl
+        def register_callbacks(self, register):
+            register({"name": "wrong", "summary": "Returns a number.", "factory": lambda config: 42})
+
+    registry = Registry.load([PluginSource.of(_Wrong(), "medgan-zoo-wrong", "1.2")], builtins=True)
+    with use_registry(registry), pytest.raises(zoo.PluginError, match=r"callback 'wrong' \(medgan-zoo-wrong 1.2\): "
+                                                                     r"its factory returned 42, not a training"):
+        run(tmp_path / "run", 2, callback_plugins={"wrong": {}})

@@ -19,6 +19,8 @@ from medgan_zoo.errors import ConfigError
 pytest.importorskip("umap")
 
 DATA = {"train_subjects": 2, "test_subjects": 1}
+# the report's real side is the test split: 20 subjects, the fewest the two-sample test accepts
+REPORT_DATA = {"train_subjects": 2, "test_subjects": 20}
 TINY = {"g_filters": 8, "d_filters": 8, "latent_dim": 8, "batch_size": 4}
 # the reference U-Net of the report's U-Net space, small (the U-Net FD metric's settings: same cache)
 UNET = {"unet-fd": {"steps": 10, "encoder_depth": 3, "decoder_channels": [8, 8, 8]}}
@@ -32,8 +34,12 @@ def test_the_two_sample_number_is_half_for_one_distribution_and_one_for_two():
     assert 0.4 < same.accuracy < 0.6 and same.low < 0.5 < same.high and same.p_value > 0.01
     apart = knn_two_sample(rng.normal(size=(300, 16)), rng.normal(size=(200, 16)) + 2.0)
     assert apart.accuracy > 0.95 and apart.low > 0.9 and apart.n == 400  # balanced: 200 + 200
-    with pytest.raises(ValueError, match="at least 6 points per set"):
-        knn_two_sample(rng.normal(size=(5, 4)), rng.normal(size=(50, 4)))
+    few = knn_two_sample(rng.normal(size=(5, 4)), rng.normal(size=(50, 4)))  # 5 subjects: described, not tested
+    assert few.p_value is None and few.low is None and "fewer than the 20" in few.note and few.accuracy is not None
+    one = knn_two_sample(rng.normal(size=(4, 4)), rng.normal(size=(50, 4)), subjects=[0, 0, 0, 0])
+    assert one.accuracy is None and "too few to cross-validate by subject" in one.text()
+    with pytest.raises(ValueError, match="same D"):
+        knn_two_sample(rng.normal(size=(30, 4)), rng.normal(size=(50, 3)))
 
 
 def _train(out: Path, dataset: str = "acdc-phantom", resolution: int = 32, data: dict | None = None) -> Path:
@@ -60,8 +66,8 @@ def page(models, tmp_path_factory):
 
     real_hub, torch.hub.get_dir = torch.hub.get_dir, lambda: str(hub)  # no Inception weights here
     try:
-        zoo.report(list(models), "acdc-phantom", out=out, n=24, dataset_config=DATA, metric_config=UNET,
-                   progress=False)
+        zoo.report(list(models), "acdc-phantom", out=out, n=24, dataset_config=REPORT_DATA, metric_config=UNET,
+                   progress=False, permutations=200)
     finally:
         torch.hub.get_dir = real_hub
         if old is not None:
@@ -85,12 +91,42 @@ def test_the_page_is_self_contained_and_holds_the_figures_and_numbers(page, mode
     (space,) = data["spaces"]  # no Inception weights: the U-Net space only, and the page says why
     assert space["name"] == "unet" and "Inception's feature space is not shown" in html
     for label, test in space["tests"].items():
-        assert 0 <= test["low"] <= test["accuracy"] <= test["high"] <= 1
-        assert f"<td>{label}</td><td class='number'>{test['accuracy']:.3f}</td>" in html
+        # 24 samples against 20 test subjects' slices: the generated side sets the size
+        assert test["subjects"] >= 5 and test["n"] == 48 and test["p_value"] is None  # < 20 subjects kept
+        assert f"<td>{label}</td><td class='number'>{test['accuracy']:.3f}</td><td>-</td><td>not tested</td>" in html
+    assert "fewer than the 20 it needs" in html and data["knn"]["real_split"] == "test"
     assert data["umap"]["params"] == {"n_neighbors": 15, "min_dist": 0.1, "metric": "euclidean", "random_state": 0}
     fd = json.loads((models[0] / "evaluation" / "evaluation.json").read_text())["unet-fd"]["headline"]["value"]
     assert f"{fd:.4g}" in html  # the first model's evaluation results are on the page
     assert "No evaluation results were found beside this model" in html  # the second has none
+
+
+class FreshPhantomSubjects:
+    """A perfect "generator": one slice from each of many phantom subjects that neither it nor the
+    reference U-Net ever saw (another seed)."""
+
+    def __init__(self, info) -> None:
+        self.info = info
+
+    def sample(self, n, seed=0, device=None):
+        from medgan_zoo.sampling import Samples
+
+        fresh = zoo.load_dataset("acdc-phantom", None, "train", 32, train_subjects=n, test_subjects=1, seed=1000 + seed)
+        generator = np.random.default_rng(seed)
+        rows = [int(generator.choice(fresh.subject_slices(s).numpy())) for s in fresh.subject_ids]
+        return Samples(fresh.images[rows], fresh.masks[rows], seed, fresh.label_map)
+
+
+def test_a_perfect_generator_is_not_called_distinguishable(models, tmp_path):
+    perfect = FreshPhantomSubjects(zoo.load(models[0]).info)
+    data = {"train_subjects": 2, "test_subjects": 30}
+    zoo.report([perfect], "acdc-phantom", out=tmp_path / "r", n=120, dataset_config=data, metric_config=UNET,
+               progress=False, permutations=500)
+    (test,) = json.loads((tmp_path / "r" / "report.json").read_text())["spaces"][0]["tests"].values()
+    assert test["subjects"] == 30 and test["n"] == 240 and test["p_value"] > 0.05, test
+    assert test["low"] <= 0.5 <= test["high"]
+    html = unescape((tmp_path / "r" / "index.html").read_text())
+    assert f"<td class='number'>{test['accuracy']:.3f}</td><td>[{test['low']:.3f}, {test['high']:.3f}]</td>" in html
 
 
 def test_with_inception_weights_both_spaces_are_shown(models, random_inception, tmp_path):

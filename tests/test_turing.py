@@ -18,7 +18,8 @@ from medgan_zoo.errors import ConfigError
 pytest.importorskip("fastapi")
 pytest.importorskip("statsmodels")
 
-from medgan_zoo.turing.stats import analyse, proportion  # noqa: E402
+from medgan_zoo.turing.analysis import analyse  # noqa: E402
+from medgan_zoo.turing.stats import proportion  # noqa: E402
 from medgan_zoo.turing.store import Store  # noqa: E402
 
 DATA = {"train_subjects": 2, "test_subjects": 1}
@@ -43,7 +44,10 @@ def test_statistics_equal_hand_computed_values():
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     assert ra["accuracy"]["low"] == pytest.approx(centre - half)
     assert ra["accuracy"]["high"] == pytest.approx(centre + half)
-    assert ra["p_value"] == pytest.approx(2 * sum(math.comb(10, k) for k in range(7, 11)) / 2 ** 10)  # exact, two-sided
+    assert ra["balanced_accuracy"]["value"] == pytest.approx((4 / 6 + 3 / 4) / 2)
+    # Fisher's exact test by hand: 6 generated rows, 5 "generated" answers, x = 4 of them right; the
+    # hypergeometric weights of x = 1..5 are C(6, x) C(4, 5 - x) = 6, 60, 120, 60, 6 (of 252)
+    assert ra["p_value"] == pytest.approx((6 + 60 + 60 + 6) / 252) and ra["verdict"].startswith("no evidence")
     # Cohen's kappa of a and b by hand: po = agreement, pe = chance agreement from the marginals
     said_a, said_b = [r["answer"] == "generated" for r in a], [r["answer"] == "generated" for r in b]
     po = sum(x == y for x, y in zip(said_a, said_b, strict=True)) / 10
@@ -297,3 +301,16 @@ def test_killing_the_server_loses_no_acknowledged_answer(study, free_port):
     with Store(study.folder).connect() as c:
         stored = [row[0] for row in c.execute("SELECT image FROM answers WHERE rater = ? ORDER BY position", (token,))]
     assert stored == acknowledged
+
+
+def test_create_on_the_command_line_says_how_little_a_small_study_can_find(model, tmp_path):
+    from click.testing import CliRunner
+
+    from medgan_zoo.cli import cli
+
+    result = CliRunner().invoke(cli, ["turing-test", "create", str(model), "--dataset", "acdc-phantom", "-n", "10",
+                                      "--raters", "1", "--practice", "2", "--set", "dataset.train_subjects=2",
+                                      "--set", "dataset.test_subjects=1", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    note = next(line for line in result.output.splitlines() if line.startswith("note: with 10 scored images"))
+    assert "0.8: " in note and "docs/turing-test.md" in note

@@ -24,6 +24,18 @@ class TrainCommand(click.Command):
         super().format_epilog(ctx, formatter)
 
 
+def plugin_settings(value: Any, where: object) -> dict[str, dict[str, Any]]:
+    """``callback_plugins`` as given: a mapping of name -> fields, or a list of names."""
+    if value is None:
+        return {}
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return {name: {} for name in value}
+    if isinstance(value, dict) and all(isinstance(v, dict) or v is None for v in value.values()):
+        return {str(name): dict(config or {}) for name, config in value.items()}
+    raise MedganZooError(f"{where}: callback_plugins must map callback names to their fields "
+                         f"({{name: {{key: value}}}}) or list names, got {value!r}")
+
+
 def train_settings(gan: str, dataset: str, config_file: Path | None, flags: dict[str, Any],
                    settings: tuple[str, ...]) -> dict[str, Any]:
     """Merge a YAML file, command-line flags and --set pairs (later wins) into TrainConfig fields.
@@ -45,7 +57,7 @@ def train_settings(gan: str, dataset: str, config_file: Path | None, flags: dict
     values["gan"], values["dataset"] = gan, dataset
     gan_config = dict(values.pop("gan_config", None) or {})
     dataset_config = dict(values.pop("dataset_config", None) or {})
-    callbacks = {name: dict(config or {}) for name, config in (values.pop("callback_plugins", None) or {}).items()}
+    callbacks = plugin_settings(values.pop("callback_plugins", None), config_file or "--config")
     for name in flags.pop("callbacks", None) or ():
         callbacks.setdefault(name, {})
     for key, value in flags.items():
@@ -58,6 +70,9 @@ def train_settings(gan: str, dataset: str, config_file: Path | None, flags: dict
     for key, value in opt.parse_settings(settings).items():
         if key.startswith("dataset."):
             dataset_config[key.removeprefix("dataset.")] = value
+        elif key == "train.callback_plugins":
+            for name, config in plugin_settings(value, "--set train.callback_plugins").items():
+                callbacks.setdefault(name, {}).update(config)
         elif key.startswith("train."):
             values[key.removeprefix("train.")] = value
         elif key.startswith("callback."):

@@ -48,6 +48,10 @@ def turing_create(model: str, dataset: str, data_root: Path | None, count: int, 
     for name, path in created.links.items():
         click.echo(f"  {name}: http://127.0.0.1:8765{path}")
     click.echo("(with --host/--port, or behind a reverse proxy, the links keep their path: docs/turing-test.md)")
+    if count < 50:
+        from ..turing.power import guidance
+
+        click.echo(f"note: {guidance(count, real_fraction)}; 50 or more images find a rater at 0.8 almost always")
 
 
 @turing_group.command("serve")
@@ -82,8 +86,9 @@ def turing_status(study: Path) -> None:
 @click.argument("study", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
 def turing_report(study: Path, out: Path) -> None:
-    """Accuracy, sensitivity, specificity, binomial test, Wilson intervals, Fleiss'/Cohen's kappa,
-    confidence against correctness: CSV, Markdown and PNG."""
+    """Per rater: sensitivity, specificity, balanced accuracy, Fisher's exact test; pooled: the mean
+    balanced accuracy tested by permuting images; the paper's accuracy, Fleiss'/Cohen's kappa, study
+    size guidance, confidence against correctness: CSV, Markdown and PNG."""
     _require()
     from ..turing.report import write_report
 

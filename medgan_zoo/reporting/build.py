@@ -58,14 +58,18 @@ def _check_out(out: Path) -> None:
 def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str | Path | None = None,
            dataset_config: dict[str, Any] | None = None, n: int = 1000, seed: int = 0, scale: str = "quick",
            device: str | None = None, inception_weights: str | Path | None = None, neighbours: int = 15,
-           min_dist: float = 0.1, knn: int = 5, folds: int = 5, metric_config: dict[str, dict[str, Any]] | None = None,
+           min_dist: float = 0.1, knn: int | None = None, folds: int = 5, per_subject: int = 4,
+           permutations: int = 1000, metric_config: dict[str, dict[str, Any]] | None = None,
            progress: bool = True) -> Path:
     """Write ``out/index.html`` for ``models`` (folders, ``hf://`` names, catalogue names or
     ``GanModel`` objects) trained on ``dataset``: Fig. 5 (sample grids beside real slices), their
     evaluation results, and Fig. 6 (UMAP of U-Net and, with weights, Inception features, each panel
-    with a kNN two-sample accuracy). ``metric_config`` holds the settings of the metrics whose
+    with a kNN two-sample test). ``metric_config`` holds the settings of the metrics whose
     networks give the feature spaces (the U-Net FD metric's reference U-Net): the same settings
-    reuse the same cached network. Returns the page's path."""
+    reuse the same cached network. The real side of Fig. 6 is the test split (neither the generators
+    nor the feature networks saw it), at most ``per_subject`` slices per subject at seeded random
+    positions; the test's ``knn`` (None: grows with the data), ``folds`` and ``permutations`` are
+    those of :func:`~medgan_zoo.reporting.twosample.knn_two_sample`. Returns the page's path."""
     require_report()
     from ..device import default_device
     from ..factory import load_dataset
@@ -77,6 +81,8 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
     out = Path(out)
     _check_out(out)
     params = UmapParams(n_neighbors=neighbours, min_dist=min_dist, random_state=seed)
+    if per_subject < 1:
+        raise ConfigError(f"per_subject must be at least 1, got {per_subject}")
     if n <= neighbours:
         raise ConfigError(f"UMAP with {neighbours} neighbours needs more samples per model: -n {neighbours + 1} at "
                           f"least (got {n})")
@@ -97,6 +103,8 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
     stages = 2 + 2 * len(loaded)
     with Progress(stages, "report", enabled=progress, log=out / "report.log") as bar:
         real = load_dataset(dataset, data_root, "train", resolution, **(dataset_config or {}))
+        held_out = load_dataset(dataset, data_root, "test", resolution, **(dataset_config or {}))
+        real_pick = slices_per_subject(held_out.subject_index, per_subject, seed)
         _write_real_grid(real, out / "real.png", dataset)
         bar.update(1)
         taken: set[str] = set()
@@ -119,13 +127,14 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
 
         spaces, missing = report_spaces(real, scale, run_on, inception_weights, metric_config)
         notes = [] if missing is None else [f"Inception's feature space is not shown: {missing}"]
-        real_pick = torch.linspace(0, len(real) - 1, min(n, len(real))).round().long().unique()
+        real_subjects = held_out.subject_index[real_pick].numpy()
         space_data = []
         for space in spaces:
             bar.note(f"{space.name} features, UMAP and two-sample tests")
-            real_features = space.real(real)[real_pick].float().numpy()
+            real_features = space.real(held_out)[real_pick].float().numpy()
             generated = [space.features(s.images).float().numpy() for s in samples]
-            tests = [knn_two_sample(real_features, g, k=knn, folds=folds, seed=seed) for g in generated]
+            tests = [knn_two_sample(real_features, g, real_subjects, k=knn, folds=folds, seed=seed,
+                                    permutations=permutations) for g in generated]
             real_xy, model_xy = embed(real_features, generated, params)
             name = f"fig6_{space.name}.png"
             figure(out / name, space.title, real_xy, model_xy, labels, tests)
@@ -139,17 +148,30 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
 
         data = {"title": f"medgan-zoo report: {', '.join(labels)} on {dataset}",
                 "summary": f"{len(loaded)} model(s) trained on {dataset} at {resolution}x{resolution}, compared "
-                           f"with {len(real)} real training slices.",
+                           f"with {len(real_pick)} real test slices of {len(set(real_subjects.tolist()))} subjects.",
                 "dataset": dataset, "resolution": resolution, "samples": n, "seed": seed, "scale": scale,
                 "real_grid": "real.png", "models": entries, "spaces": space_data, "notes": notes,
                 "umap": {"version": getattr(umap, "__version__", "?"), "params": params.as_dict(),
                          "fitted_on": "real and every model's samples together"},
-                "knn": {"k": knn, "folds": folds}, "version": __version__,
+                "knn": {"k": next(iter(space_data[0]["tests"].values()))["k"], "folds": folds,
+                        "per_subject": per_subject, "permutations": permutations, "real_split": "test"},
+                "version": __version__,
                 "created": datetime.datetime.now().isoformat(timespec="seconds")}
         (out / PAGE).write_text(render(data))
         (out / MARKER).write_text(json.dumps(data, indent=2, default=_plain))
         bar.update(stages)
     return out / PAGE
+
+
+def slices_per_subject(subject_index: torch.Tensor, per_subject: int, seed: int) -> torch.Tensor:
+    """At most ``per_subject`` slices of each subject at seeded random positions (sorted): every
+    position as likely as in the data, which evenly spaced or end slices would not be."""
+    generator = torch.Generator().manual_seed(seed)
+    picks = []
+    for subject in torch.unique(subject_index).tolist():
+        rows = torch.nonzero(subject_index == subject).flatten()
+        picks.append(rows[torch.randperm(len(rows), generator=generator)[:per_subject]])
+    return torch.sort(torch.cat(picks)).values
 
 
 def _write_real_grid(real, path: Path, dataset: str) -> None:

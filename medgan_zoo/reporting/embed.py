@@ -51,7 +51,9 @@ def figure(path: Path, title: str, real_xy: np.ndarray, model_xy: list[np.ndarra
         ax.scatter(real_xy[:, 0], real_xy[:, 1], s=4, color="0.6", alpha=0.6, label="real", rasterized=True)
         ax.scatter(xy[:, 0], xy[:, 1], s=4, color=f"C{i}", alpha=0.6, label="generated", rasterized=True)
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel(f"kNN accuracy {test.accuracy:.2f} [{test.low:.2f}, {test.high:.2f}]", fontsize=9)
+        interval = "" if test.low is None else f" [{test.low:.2f}, {test.high:.2f}]"
+        shown = "-" if test.accuracy is None else f"{test.accuracy:.2f}"
+        ax.set_xlabel(f"kNN balanced accuracy {shown}{interval}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.legend(fontsize=7, loc="upper right", markerscale=2)

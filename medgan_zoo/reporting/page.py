@@ -20,7 +20,7 @@ td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
 
 
 def _p(value: float) -> str:
-    return "< 1e-300" if value == 0 else f"{value:.2g}"  # below float range: binomial tails underflow
+    return f"{value:.2g}"
 
 
 def _metrics_table(records: dict[str, Any]) -> str:
@@ -67,33 +67,51 @@ def render(data: dict[str, Any]) -> str:
             parts.append(f"<p>From <code>{escape(m['metrics_source'])}</code>.</p>")
         parts.append(_metrics_table(m.get("metrics", {})))
     parts.append("<h2>Fig. 6: real and generated in two feature spaces</h2>")
-    parts.append("<p>UMAP projections of the features of real training slices (grey) and of each model's samples "
-                 "(colour), one embedding per feature space so the panels share their axes. Under each panel, "
-                 "the cross-validated accuracy of a k-nearest-neighbour classifier telling real from generated "
-                 "in the full feature space (not the projection), with a 95% Wilson interval: 0.5 means the "
-                 "space cannot tell them apart, 1 that it always can.</p>")
+    parts.append("<p>UMAP projections of the features of real held-out slices (grey: the test split, which neither "
+                 "the generators nor the feature networks saw, a few slices of each subject) and of each model's "
+                 "samples (colour), one embedding per feature space so the panels share their axes. Under each "
+                 "panel and in the table: the cross-validated balanced accuracy of a k-nearest-neighbour classifier "
+                 "telling real from generated in the full feature space (not the projection). 0.5 means the space "
+                 "cannot tell them apart, 1 that it always can; the accuracy is the effect size. The interval is a "
+                 "bootstrap over subjects; p is a permutation p-value (null hypothesis: real and generated "
+                 "features come from one distribution; the unit of independence is the subject, so a subject's "
+                 "slices keep one label in every permutation). A small p says this feature space separates the "
+                 "two sets, not how much that matters, nor anything about other feature spaces.</p>")
     for note in data.get("notes", []):
         parts.append(f"<p class='note'>{escape(note)}</p>")
     for space in data["spaces"]:
         parts.append(f"<h3>{escape(space['title'])}</h3>")
         parts.append(f"<figure><img src='{escape(space['figure'])}' alt='UMAP of {escape(space['name'])} "
                      "features'></figure>")
-        parts.append("<table><tr><th>model</th><th>kNN accuracy</th><th>95% interval</th><th>p (vs 0.5)</th>"
-                     "<th>points</th></tr>")
+        parts.append("<table><tr><th>model</th><th>kNN balanced accuracy</th><th>95% interval</th>"
+                     "<th>permutation p</th><th>real subjects</th><th>points</th></tr>")
+        declined = []
         for label, test in space["tests"].items():
-            parts.append(f"<tr><td>{escape(label)}</td><td class='number'>{test['accuracy']:.3f}</td>"
-                         f"<td>[{test['low']:.3f}, {test['high']:.3f}]</td><td>{_p(test['p_value'])}</td>"
-                         f"<td>{test['n']}</td></tr>")
+            if test["p_value"] is None:
+                declined.append(test["note"])
+                interval, p = "-", "not tested"
+            else:
+                interval, p = f"[{test['low']:.3f}, {test['high']:.3f}]", _p(test["p_value"])
+            accuracy = "-" if test["accuracy"] is None else f"{test['accuracy']:.3f}"
+            parts.append(f"<tr><td>{escape(label)}</td><td class='number'>{accuracy}</td>"
+                         f"<td>{interval}</td><td>{p}</td><td>{test['subjects']}</td><td>{test['n']}</td></tr>")
         parts.append("</table>")
+        if declined:
+            parts.append(f"<p class='note'>No p-value or interval: {escape(declined[0])}. At that size the test is "
+                         "not meaningful; an accuracy, where shown, describes these points only.</p>")
     umap = data["umap"]
     parts.append("<h2>How this page was made</h2><ul>")
-    parts.append(f"<li>{data['samples']} samples per model (seed {data['seed']}), as many real training slices; "
-                 f"feature spaces at the {escape(data['scale'])} scale.</li>")
+    parts.append(f"<li>{data['samples']} samples per model (seed {data['seed']}); feature spaces at the "
+                 f"{escape(data['scale'])} scale.</li>")
     parts.append("<li>UMAP (umap-learn " + escape(umap["version"]) + "): " + ", ".join(
         f"{escape(k)}={escape(str(v))}" for k, v in umap["params"].items()) + ".</li>")
     knn = data["knn"]
-    parts.append(f"<li>Two-sample test: {knn['k']}-nearest-neighbour classifier on standardised features, "
-                 f"{knn['folds']}-fold stratified cross-validation, balanced sets.</li>")
+    parts.append(f"<li>Two-sample test: {knn['k']}-nearest-neighbour majority vote on standardised features; "
+                 f"real side: the {escape(str(knn.get('real_split', 'test')))} split, at most "
+                 f"{knn.get('per_subject', '-')} slices per subject at random positions; generated points "
+                 f"subsampled to as many; {knn['folds']} folds by subject (generated points in groups of the same "
+                 f"sizes); {knn.get('permutations', '-')} label permutations by subject; no p-value below "
+                 "20 subjects.</li>")
     parts.append(f"<li>medgan-zoo {escape(data['version'])}, {escape(data['created'])}. Every number is in "
                  "<code>report.json</code>.</li></ul>")
     parts.append("</body></html>")

@@ -62,7 +62,9 @@ class Callback:
 @dataclass
 class TrainControl:
     """What callbacks ask the loop to do after this step. The schedule sets ``log``, ``check`` and
-    ``checkpoint`` before ``on_step``; a callback may set them too (or call :meth:`request_stop`)."""
+    ``checkpoint`` before ``on_step``; a callback may set ``checkpoint`` (a checkpoint after this
+    step, finite-checked first) or call :meth:`request_stop`. ``log`` and ``check`` are read by the
+    built-in callbacks, which run before one at the default order."""
 
     log: bool = False
     check: bool = False
@@ -89,7 +91,8 @@ class TrainControl:
 class TrainState:
     """What the loop knows, for callbacks to read. ``logs`` are this step's losses as device tensors
     (reading one waits for the device: do it only when ``control.log``); ``metrics`` the last row
-    written to metrics.csv; ``last_checkpoint`` the step of the newest checkpoint (0: none yet)."""
+    of metrics.csv (after a resume, the last one kept); ``last_checkpoint`` the step of the newest
+    checkpoint (0: none yet)."""
 
     config: TrainConfig
     out: Path
@@ -166,9 +169,9 @@ class Callbacks:
         for callback, handler in self._handlers[event]:
             try:
                 handler(state, control)
-            except (KeyboardInterrupt, CallbackError):
+            except CallbackError:
                 raise
-            except BaseException as exc:
+            except Exception as exc:
                 if id(callback) not in self.guarded:
                     raise
                 raise CallbackError(

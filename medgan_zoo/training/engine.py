@@ -26,7 +26,10 @@ from .callback import Callbacks, TrainControl, TrainState, check_callbacks
 from .callbacks import builtin_callbacks
 from .callbacks.metrics_log import MetricsCsv
 from .config import TrainConfig, make_train_config
+from .errors import CallbackError, DivergenceError, TrainingInterrupted
 from .resume import check_resume, restore
+
+__all__ = ["CallbackError", "DivergenceError", "TrainResult", "Trainer", "TrainingInterrupted", "train"]
 
 
 @dataclass
@@ -111,12 +114,18 @@ class Trainer:
 
     def _plugin_callbacks(self) -> list[object]:
         """The callback plugins named in ``config.callback_plugins``, each labelled with its spec."""
+        from ..errors import PluginError
         from ..registry import get_registry
 
         made = []
         for name, values in self.config.callback_plugins.items():
             spec = get_registry().callbacks[name]
             callback = spec.create(values or {})
+            try:
+                check_callbacks([callback])
+            except TypeError:
+                raise PluginError(f"{spec.label}: its factory returned {callback!r}, not a training callback (an "
+                                  "object with on_start, on_step, ... methods: docs/training.md)") from None
             with contextlib.suppress(AttributeError):  # a label names the plugin in errors
                 callback.label = spec.label
             made.append(callback)
@@ -258,9 +267,9 @@ class Trainer:
         callbacks = Callbacks(builtin, [*self.plugin_callbacks, *self.user_callbacks])
         control = TrainControl()
         ctx = self._step_context(state)
-        state.began = time.perf_counter()
         try:
             callbacks.fire("start", state, control)
+            state.began = time.perf_counter()  # training time starts with the first step
             for step in range(state.start_step + 1, self.config.steps + 1):
                 state.step = ctx.step = step
                 state.logs = self.gan.train_step(ctx)

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .stats import analyse
+from .analysis import analyse
+from .power import power_table
 from .store import Store
 
 
@@ -15,6 +16,14 @@ def _fmt(p: dict[str, Any]) -> str:
     if p["value"] is None:
         return "-"
     return f"{p['value']:.3f} [{p['low']:.3f}, {p['high']:.3f}] (n={p['n']})"
+
+
+def _interval(p: dict[str, Any]) -> str:
+    if p["value"] is None:
+        return "-"
+    if p.get("low") is None:
+        return f"{p['value']:.3f}"
+    return f"{p['value']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"
 
 
 def write_report(folder: str | Path, out: str | Path) -> Path:
@@ -35,37 +44,74 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
                                                      "milliseconds"])
         answers.writeheader()
         answers.writerows(rows)
+    real_fraction = meta["real"] / max(meta["real"] + meta["generated"], 1)
     lines = [f"# Visual Turing test: {meta['gan']} on {meta['dataset']}", "",
              f"{meta['real']} real test slices and {meta['generated']} generated images ({meta['modality']}, "
              f"{meta['resolution']}x{meta['resolution']}), each rater in their own order after "
              f"{meta['practice']} practice images with feedback. Generated = positive.", "",
-             "| rater | answers | accuracy [95% Wilson] | sensitivity | specificity | p (binomial vs 0.5) | "
-             "median s |", "|" + " --- |" * 7]
+             "| rater | answers | accuracy (paper) | sensitivity | specificity | balanced accuracy [95%] | p | "
+             "verdict | median s |", "|" + " --- |" * 9]
     summaries = {**result["raters"], "pooled": result["pooled"]}
     with (out / "raters.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["rater", "answers", "accuracy", "accuracy_low", "accuracy_high", "sensitivity",
-                         "specificity", "p_value", "median_seconds"])
+                         "specificity", "balanced_accuracy", "balanced_low", "balanced_high", "p_value", "test",
+                         "verdict", "median_seconds"])
         for name, s in summaries.items():
+            sens, spec = s.get("sensitivity", {}).get("value"), s.get("specificity", {}).get("value")
+            b = s["balanced_accuracy"]
             writer.writerow([name, s["answers"], s["accuracy"]["value"], s["accuracy"]["low"], s["accuracy"]["high"],
-                             s["sensitivity"]["value"], s["specificity"]["value"], s["p_value"], s["median_seconds"]])
+                             sens, spec, b["value"], b["low"], b["high"], s["p_value"], s["test"], s["verdict"],
+                             s["median_seconds"]])
             p = "-" if s["p_value"] is None else f"{s['p_value']:.3g}"
             median = "-" if s["median_seconds"] is None else f"{s['median_seconds']:.1f}"
-            lines.append(f"| {name} | {s['answers']} | {_fmt(s['accuracy'])} | {_fmt(s['sensitivity'])} | "
-                         f"{_fmt(s['specificity'])} | {p} | {median} |")
+            shown = (f"mean {_interval(b)}" if name == "pooled" else _interval(b))
+            lines.append(f"| {name} | {s['answers']} | {_fmt(s['accuracy'])} | "
+                         f"{_fmt(s['sensitivity']) if 'sensitivity' in s else '-'} | "
+                         f"{_fmt(s['specificity']) if 'specificity' in s else '-'} | {shown} | {p} | {s['verdict']} | "
+                         f"{median} |")
+    pooled = result["pooled"]
+    lines += ["", "How to read it:", "",
+              "- **Balanced accuracy** is the mean of sensitivity and specificity: 0.5 for a rater whose answers do "
+              "not depend on the truth, whatever the share of real images (a rater who always says \"real\" has "
+              f"plain accuracy {real_fraction:.2f} here, balanced accuracy 0.5). Its interval resamples the rater's "
+              "images within each truth class.",
+              "- **p, per rater**: Fisher's exact two-sided test of the rater's 2x2 table (answer x truth). Null "
+              "hypothesis: the answers do not depend on the truth. The unit is the image. A small p says this rater "
+              "tells real from generated on these images; a large one is no proof that they cannot.",
+              "- **Below chance**: a balanced accuracy below 0.5 with a small p means the rater tells the two "
+              "apart but swaps the labels (\"inverted\"): the generated images are distinguishable all the same. "
+              "Below 0.5 with a large p is chance.",
+              f"- **p, pooled** ({pooled['raters']} raters, {pooled['images']} images): the raters' mean balanced "
+              "accuracy against the same mean after permuting the images' truth labels, one permutation for every "
+              "rater at once (two-sided); its interval resamples images. One image seen by several raters is one "
+              "unit, so this is about these raters on these images, not raters or images in general. The paper's "
+              "pooled accuracy counts every answer and is shown for comparison only.", ""]
     agree = result["agreement"]
     kappa = "-" if agree["fleiss_kappa"] is None else f"{agree['fleiss_kappa']:.3f}"
-    lines += ["", f"Fleiss' kappa across raters: {kappa} (over the {agree['images_rated_by_all']} images every "
+    lines += [f"Fleiss' kappa across raters: {kappa} (over the {agree['images_rated_by_all']} images every "
               "rater answered; 0: chance agreement, 1: perfect).", ""]
     if agree["cohen_kappa"]:
         lines += ["| pair | Cohen's kappa |", "| --- | --- |"]
         lines += [f"| {pair} | {k:.3f} |" for pair, k in agree["cohen_kappa"].items()]
         lines.append("")
-    lines += ["| confidence | answers | accuracy [95% Wilson] |", "| --- | --- | --- |"]
+    lines += ["Kappa measures how much raters agree with each other beyond chance, not whether they are right. "
+              "Fleiss' kappa assumes the raters are interchangeable (one pooled rate of \"generated\" answers); "
+              "Cohen's kappa takes each rater's own rate. For two raters they differ when the raters lean "
+              "differently: a rater who says \"generated\" to 80% and one who says it to 20% can agree by chance "
+              "less than the pooled rate predicts, which pulls Fleiss' kappa below Cohen's.", ""]
+    table = power_table(real_fraction)
+    accuracies = list(next(iter(table.values())))
+    lines += ["How many scored images a rater needs: the chance that a rater at a given balanced accuracy is "
+              f"found by Fisher's test at 5% (real fraction {real_fraction:.2f}):", "",
+              "| images per rater | " + " | ".join(f"{b:.1f}" for b in accuracies) + " |",
+              "| --- |" + " --- |" * len(accuracies)]
+    lines += [f"| {n} | " + " | ".join(f"{table[n][b]:.0%}" for b in accuracies) + " |" for n in table]
+    lines += ["", "| confidence | answers | accuracy [95% Wilson] |", "| --- | --- | --- |"]
     lines += [f"| {level} | {p['n']} | {_fmt(p)} |" for level, p in result["confidence"].items()]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     names = list(summaries)
-    acc = [summaries[n]["accuracy"] for n in names]
+    acc = [summaries[n]["balanced_accuracy"] for n in names]
     xs = range(len(names))
     values = [a["value"] or 0 for a in acc]
     errors = [[(a["value"] or 0) - (a["low"] or 0) for a in acc], [(a["high"] or 0) - (a["value"] or 0) for a in acc]]
@@ -73,7 +119,7 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
     axes[0].axhline(0.5, color="0.5", linestyle="--", label="chance")
     axes[0].set_xticks(list(xs), names, rotation=30)
     axes[0].set_ylim(0, 1)
-    axes[0].set_ylabel("accuracy (95% Wilson)")
+    axes[0].set_ylabel("balanced accuracy (95%)")
     axes[0].legend(fontsize=7)
     levels = [lv for lv, p in result["confidence"].items() if p["n"]]
     axes[1].plot(levels, [result["confidence"][lv]["value"] for lv in levels], "o-")
@@ -85,7 +131,7 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
     fig.tight_layout()
     fig.savefig(out / "turing_test.png", dpi=120)
     plt.close(fig)
-    lines += ["", "![accuracy per rater and against confidence](turing_test.png)", ""]
+    lines += ["", "![balanced accuracy per rater and accuracy against confidence](turing_test.png)", ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
 

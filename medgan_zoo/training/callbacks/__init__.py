@@ -9,7 +9,7 @@ import torch
 
 from ..callback import Callback
 from ..config import TrainConfig
-from .agreement import RankAgreement
+from .agreement import RankAgreement, WeightAgreement
 from .checkpointing import CheckpointHook, Checkpointing
 from .divergence import DivergenceCheck
 from .grids import SampleGrids
@@ -20,9 +20,9 @@ from .signals import StopOnSignal
 
 def builtin_callbacks(config: TrainConfig, rng: torch.Generator,
                       on_checkpoint: Callable[[int, Any], None] | None = None) -> list[Callback]:
-    """What every run does, in order: signals, rank agreement, divergence check, metrics.csv
-    (TensorBoard), progress, sample grids, checkpoints and export, and a search's hook."""
-    callbacks: list[Callback] = [StopOnSignal(), RankAgreement(), DivergenceCheck(), MetricsCsv()]
+    """What every run does, in order: signals, rank agreement, divergence check, weight agreement,
+    metrics.csv (TensorBoard), progress, sample grids, checkpoints and export, and a search's hook."""
+    callbacks: list[Callback] = [StopOnSignal(), RankAgreement(), DivergenceCheck(), WeightAgreement(), MetricsCsv()]
     if config.tensorboard:
         callbacks.append(TensorBoardLog())
     callbacks += [ProgressBar(), SampleGrids(), Checkpointing(rng)]
@@ -32,4 +32,4 @@ def builtin_callbacks(config: TrainConfig, rng: torch.Generator,
 
 
 __all__ = ["CheckpointHook", "Checkpointing", "DivergenceCheck", "MetricsCsv", "ProgressBar", "RankAgreement",
-           "SampleGrids", "StopOnSignal", "TensorBoardLog", "builtin_callbacks"]
+           "SampleGrids", "StopOnSignal", "TensorBoardLog", "WeightAgreement", "builtin_callbacks"]

@@ -4,14 +4,13 @@ stopped because another failed says how to resume."""
 from __future__ import annotations
 
 from ..callback import Callback, TrainControl, TrainState
-from ..errors import TrainingInterrupted
+from ..errors import CallbackError, TrainingInterrupted
 from .signals import StopOnSignal, Terminated
 
 
 class RankAgreement(Callback):
     """Right after :class:`~.signals.StopOnSignal`: a stop asked on one rank (Ctrl-C) stops every
-    rank after the same step. At a checkpoint, BatchNorm statistics become the ranks' mean (they
-    already agree with synchronised batch norms), then every rank must hold rank 0's weights.
+    rank after the same step; a rank stopped by another's failure says how to resume.
 
     Callbacks that run later must decide the same on every rank (from the step, or from
     ``state.metrics``, which are averaged over the ranks): their requests are not exchanged."""
@@ -26,6 +25,25 @@ class RankAgreement(Callback):
         if any_rank(control.stop, state.device) and not control.stop:
             control.request_stop(StopOnSignal.interrupted(state))
 
+    def on_failure(self, state: TrainState, control: TrainControl) -> None:
+        error = state.error
+        if isinstance(error, CallbackError) and error.__cause__ is not None:
+            error = error.__cause__  # the peer's failure arrived while a user's callback ran
+        if state.world == 1 or not (isinstance(error, Terminated)
+                                    or (isinstance(error, RuntimeError) and peer_failure(error))):
+            return
+        state.error = TrainingInterrupted(
+            f"rank {state.rank} stopped at step {state.step}: another rank failed or was stopped "
+            f"({str(error).splitlines()[0][:160]}); {state.where_checkpoint()}: run the same command with --resume, "
+            "on any number of ranks")
+
+
+class WeightAgreement(Callback):
+    """At a checkpoint, after the finite check: BatchNorm statistics become the ranks' mean (they
+    already agree with synchronised batch norms), then every rank must hold rank 0's weights."""
+
+    order = -85
+
     def on_checkpoint(self, state: TrainState, control: TrainControl) -> None:
         if state.world == 1:
             return
@@ -34,16 +52,6 @@ class RankAgreement(Callback):
         networks = dict(state.gan.networks())
         average_buffers(list(networks.values()), state.world)
         check_same(networks, state.step)
-
-    def on_failure(self, state: TrainState, control: TrainControl) -> None:
-        error = state.error
-        if state.world == 1 or not (isinstance(error, Terminated)
-                                    or (isinstance(error, RuntimeError) and peer_failure(error))):
-            return
-        state.error = TrainingInterrupted(
-            f"rank {state.rank} stopped at step {state.step}: another rank failed or was stopped "
-            f"({str(error).splitlines()[0][:160]}); {state.where_checkpoint()}: run the same command with --resume, "
-            "on any number of ranks")
 
 
 def peer_failure(exc: RuntimeError) -> bool:

@@ -25,14 +25,14 @@ class MetricsCsv(Callback):
         self.rows: list[dict[str, str]] = []
         self.sums: dict[str, torch.Tensor] = {}
         self.window_steps = 0
-        self.window_start = 0.0
+        self.window_start: float | None = None  # None: from the loop's first step
 
     def on_start(self, state: TrainState, control: TrainControl) -> None:
         path = state.out / METRICS
         if path.exists() and state.start_step > 0:  # keep what the checkpoint had seen, drop the rest
             with path.open() as handle:
                 self.rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= state.start_step]
-        self.window_start = state.began
+            state.metrics = self.last_row()
 
     def on_step(self, state: TrainState, control: TrainControl) -> None:
         for key, value in state.logs.items():
@@ -43,13 +43,14 @@ class MetricsCsv(Callback):
         import time
 
         sums = self.sums
+        began = state.began if self.window_start is None else self.window_start
         if state.world > 1:
             from ..ranks import mean_over_ranks
 
             sums = mean_over_ranks(sums, state.world)
         now = time.perf_counter()
         row = {"step": state.step, **{k: float(v) / self.window_steps for k, v in sums.items()},
-               "images_per_second": state.images_per_step * self.window_steps / max(now - self.window_start, 1e-9),
+               "images_per_second": state.images_per_step * self.window_steps / max(now - began, 1e-9),
                "seconds": state.earlier_seconds + now - state.began}
         self.rows.append({k: str(v) for k, v in row.items()})
         state.metrics = row

@@ -44,9 +44,13 @@ class ProgressBar(Callback):
                                f"{first_step * steps / 3600:.1f} h; use a GPU, or a CPU-sized configuration "
                                "(`medgan-zoo train --help` shows some)")
 
+    def on_end(self, state: TrainState, control: TrainControl) -> None:
+        self.on_close(state, control)  # before the final grid and export, as the run's own time ends
+
     def on_close(self, state: TrainState, control: TrainControl) -> None:
         if self.progress is not None:
             self.progress.close()
+            self.progress = None
 
 
 def info(row: dict[str, float]) -> str:

@@ -43,6 +43,9 @@ class StopOnSignal(Callback):
                 f"interrupted during step {state.step}; checkpoint at step {state.last_checkpoint} in "
                 f"{state.out / 'checkpoints'}; continue with the same command plus --resume")
 
+    def on_end(self, state: TrainState, control: TrainControl) -> None:
+        self.signals.__exit__(None, None, None)  # Ctrl-C during the final grid and export acts at once
+
     def on_close(self, state: TrainState, control: TrainControl) -> None:
         self.signals.__exit__(None, None, None)
 

@@ -1,0 +1,146 @@
+"""Every test the toolkit prints rejects at its nominal rate when nothing differs (seeded
+simulations), and finds a planted difference: Fig. 6's two-sample test and the Turing test's
+per-rater and pooled tests. Permutation p-values are valid for any number of permutations, so the
+simulations use fewer than the product (200-500 instead of 1,000-10,000) to stay fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medgan_zoo.reporting.twosample import knn_two_sample
+from medgan_zoo.turing.analysis import analyse
+from medgan_zoo.turing.power import fisher_p_values, power
+from medgan_zoo.turing.stats import summary
+
+
+def _correlated_study(rng, shift: float = 0.0, subjects: int = 50, per: int = 4, rho: float = 0.8, dim: int = 16,
+                      generated: int = 200):
+    """Real: subjects x ``per`` slices correlated ``rho`` within a subject; generated: independent
+    points of the same marginal distribution, ``shift`` SD away in 4 of the dimensions."""
+    centre = rng.normal(size=(subjects, 1, dim)) * np.sqrt(rho)
+    real = (centre + rng.normal(size=(subjects, per, dim)) * np.sqrt(1 - rho)).reshape(-1, dim)
+    fake = rng.normal(size=(generated, dim))
+    fake[:, :4] += shift
+    return real, fake, np.repeat(np.arange(subjects), per)
+
+
+def _rejections(shift: float, studies: int, seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    p = []
+    for _ in range(studies):
+        real, fake, ids = _correlated_study(rng, shift)
+        p.append(knn_two_sample(real, fake, ids, seed=int(rng.integers(2**31)), permutations=199,
+                                bootstrap=50).p_value)
+    return float(np.mean(np.array(p) <= 0.05))
+
+
+def test_the_two_sample_test_holds_its_level_with_correlated_slices():
+    assert _rejections(0.0, 1000, seed=11) <= 0.07
+
+
+def test_the_two_sample_test_finds_half_an_sd_in_four_of_sixteen_dimensions():
+    assert _rejections(0.5, 200, seed=12) >= 0.80
+
+
+def test_the_old_binomial_reading_of_the_same_accuracies_would_not_hold_its_level():
+    """Why the permutation: the pooled accuracy's binomial p-value, on the same studies."""
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(13)
+    rejected = []
+    for _ in range(300):
+        real, fake, ids = _correlated_study(rng)
+        test = knn_two_sample(real, fake, ids, seed=int(rng.integers(2**31)), permutations=1, bootstrap=10)
+        correct = int(round(test.accuracy * test.n))
+        rejected.append(binomtest(correct, test.n, 0.5, alternative="greater").pvalue <= 0.05)
+    permutation = _rejections(0.0, 300, seed=13)
+    assert permutation <= 0.07 and np.mean(rejected) >= permutation  # the binomial reading rejects more
+
+
+# -- the Turing test -------------------------------------------------------------------------------
+
+
+def _rater(rng, truth: np.ndarray, name: str, balanced: float | None = None, says_generated: float = 0.5) -> list:
+    """A rater at ``balanced`` accuracy (sensitivity = specificity), or, with None, one whose answers
+    ignore the truth ("generated" with probability ``says_generated``)."""
+    if balanced is None:
+        said = rng.random(len(truth)) < says_generated
+    else:
+        right = rng.random(len(truth)) < balanced
+        said = np.where(right, truth, ~truth)
+    return [{"rater": name, "image": f"i{k}", "truth": "generated" if t else "real",
+             "answer": "generated" if s else "real", "confidence": 3, "milliseconds": 1000}
+            for k, (t, s) in enumerate(zip(truth, said, strict=True))]
+
+
+@pytest.mark.parametrize("real_fraction", [0.3, 0.5, 0.7])
+def test_a_rater_who_ignores_the_truth_is_rarely_called_expert(real_fraction):
+    rng = np.random.default_rng(int(real_fraction * 100))
+    truth = np.arange(50) >= int(round(50 * real_fraction))  # generated = True
+    p_grid = fisher_p_values(int(truth.sum()), int((~truth).sum()))
+    rejections = 0
+    for _ in range(1000):
+        said = rng.random(50) < rng.uniform(0.1, 0.9)  # each rater leans their own way
+        rejections += p_grid[int((said & truth).sum()), int((said & ~truth).sum())] <= 0.05
+    assert rejections / 1000 <= 0.06
+
+
+@pytest.mark.parametrize("real_fraction", [0.3, 0.7])
+def test_an_always_real_rater_gets_p_one_and_is_not_expert(real_fraction):
+    truth = np.arange(50) >= int(round(50 * real_fraction))
+    rows = _rater(np.random.default_rng(0), truth, "lazy", None, says_generated=0.0)
+    result = summary(rows)
+    assert result["p_value"] == 1.0 and result["balanced_accuracy"]["value"] == 0.5
+    assert result["accuracy"]["value"] == pytest.approx(real_fraction)  # the paper's accuracy is misleading here
+    assert result["verdict"] == "no evidence of telling real from generated"
+
+
+def test_a_rater_at_balanced_accuracy_08_with_50_images_is_found():
+    rng = np.random.default_rng(3)
+    truth = np.arange(50) >= 25
+    found = sum(summary(_rater(rng, truth, "r", 0.8))["p_value"] <= 0.05 for _ in range(300)) / 300
+    assert found >= 0.95 and power(0.8, 25, 25) >= 0.95  # the exact power agrees with the simulation
+    assert abs(found - power(0.8, 25, 25)) < 0.03
+
+
+def test_a_rater_who_swaps_the_labels_is_reported_as_inverted():
+    truth = np.arange(40) >= 20
+    result = summary(_rater(np.random.default_rng(4), truth, "r", 0.1))
+    assert result["p_value"] < 0.001 and result["verdict"].startswith("tells them apart, inverted")
+
+
+def test_the_pooled_test_holds_its_level_when_four_raters_share_the_images():
+    """Images differ in how fake they look (the same for every rater) whatever their truth: answers
+    about one image are correlated. Counting every answer as independent rejects far too often; the
+    image permutation does not."""
+    from scipy.stats import binomtest
+
+    rng = np.random.default_rng(5)
+    permutation, naive = [], []
+    for _ in range(300):
+        truth = rng.permutation(np.arange(40) >= 20)
+        looks_fake = rng.normal(size=40)  # independent of the truth: the null
+        rows = []
+        for r in range(4):
+            said = looks_fake + 0.3 * rng.normal(size=40) > rng.normal(scale=0.3)
+            rows += [{"rater": f"r{r}", "image": f"i{k}", "truth": "generated" if t else "real",
+                      "answer": "generated" if s else "real", "confidence": 3, "milliseconds": 1000}
+                     for k, (t, s) in enumerate(zip(truth, said, strict=True))]
+        from medgan_zoo.turing.pooled import pooled
+
+        permutation.append(pooled(rows, permutations=200, seed=int(rng.integers(2**31)), bootstrap=20)["p_value"])
+        correct = sum(row["truth"] == row["answer"] for row in rows)
+        naive.append(binomtest(correct, len(rows), 0.5).pvalue)
+    assert np.mean(np.array(permutation) <= 0.05) <= 0.07
+    assert np.mean(np.array(naive) <= 0.05) > 0.15  # the old pooled row
+
+
+def test_the_pooled_test_finds_raters_who_can_tell():
+    rng = np.random.default_rng(6)
+    truth = rng.permutation(np.arange(50) >= 25)
+    rows = [row for r in range(4) for row in _rater(rng, truth, f"r{r}", 0.65)]
+    result = analyse(rows, permutations=2000)
+    pooled = result["pooled"]
+    assert pooled["p_value"] < 0.01 and pooled["balanced_accuracy"]["low"] > 0.5
+    assert pooled["verdict"] == "tells them apart" and pooled["images"] == 50 and pooled["raters"] == 4
