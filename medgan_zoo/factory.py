@@ -36,6 +36,16 @@ def load_dataset(name: str, data_root: str | Path | None = None, split: str = "t
         if "data_root" not in spec.config.model_fields:
             raise ConfigError(f"{spec.label} is generated, not read from disk: it takes no data_root")
         values["data_root"] = data_root
+    checked = spec.make_config(values)
+    fraction = float(getattr(checked, "val_fraction", 0.0))
+    if checked.split == "val" and fraction == 0:
+        raise ConfigError(f"{spec.label}: split 'val' needs val_fraction > 0 (the share of training subjects it "
+                          "holds out), e.g. --set dataset.val_fraction=0.2")
+    if checked.split in ("train", "val") and fraction > 0:
+        from .data.validation import split_off
+
+        whole = spec.create({**values, "split": "train"})
+        return split_off(whole, checked.split, fraction, int(getattr(checked, "val_seed", 0)))
     return spec.create(values)
 
 

@@ -26,7 +26,9 @@ class EvalContext:
     """What a metric is given: the generated samples, the real splits (loaded once, shared by every
     metric), the device, where to write files, and every metric's config at this scale.
 
-    ``real(split)`` returns a :class:`~medgan_zoo.data.slices.SliceDataset` ('train' or 'test');
+    ``real(split)`` returns a :class:`~medgan_zoo.data.slices.SliceDataset` ('train', 'val' or
+    'test'); ``eval_split`` names the held-out split a metric scores on ('test' to report, 'val' while
+    a search selects models): read ``ctx.real(ctx.eval_split)``, never 'test' by name;
     ``metric_config(name)`` the config of any registered metric at this evaluation's scale with the
     user's settings (a metric may reuse another's settings, as the U-Net feature space does);
     ``reference_unet(config)`` the reference U-Net trained on the real training split (cached)."""
@@ -41,6 +43,7 @@ class EvalContext:
     configs: dict[str, BaseModel] = field(default_factory=dict)
     scale: str = "quick"
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    eval_split: str = "test"
     _real: dict[str, Any] = field(default_factory=dict)
     _unets: dict[str, Any] = field(default_factory=dict)
 

@@ -131,10 +131,23 @@ def sweep_report(names: tuple[str, ...], storage: str | None, out: Path) -> None
 @click.option("--by", "by", help="Objective that picks the best trial of a two-objective study (default: the first).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Model folder to write (loadable by `medgan-zoo sample`).")
-def sweep_best(name: str, storage: str | None, folder: Path | None, by: str | None, out: Path) -> None:
-    """Export the best trial's model folder."""
+@click.option("--evaluate", "score_test", is_flag=True,
+              help="Then score it once on the test split (the study selected on its validation split).")
+@opt.data_root
+@click.option("--device", help="cpu, cuda ... for --evaluate (default: CUDA when available).")
+def sweep_best(name: str, storage: str | None, folder: Path | None, by: str | None, out: Path, score_test: bool,
+               data_root: Path | None, device: str | None) -> None:
+    """Export the best trial's model folder (chosen on the validation split)."""
     _require()
-    from ..search.best import export_best
+    from ..search.best import evaluate_best, export_best
 
     trial, path = export_best(name, out, storage=storage, folder=folder, by=by)
-    click.echo(f"exported trial {trial} to {path}")
+    click.echo(f"exported trial {trial} to {path} (chosen on the validation split; its scores there are in "
+               f"{path / 'evaluation'})")
+    if score_test:
+        from ..evaluation.harness import headline_text
+
+        results = evaluate_best(name, path, storage=storage, folder=folder, data_root=data_root, device=device)
+        for metric in (k for k in results if k != "meta"):
+            click.echo(f"test {metric}: {headline_text(results[metric])}")
+        click.echo(f"wrote {path / 'evaluation-test' / 'evaluation.json'} (scored once on the test split)")

@@ -22,7 +22,8 @@ def make_dataset(
 ) -> SliceDataset:
     """Build (or read from the cache) one split and wrap it, validating the contract.
     ``group_names``: the data set's classes in their order, when its slices carry one."""
-    fields = config.model_dump(mode="json", exclude={"cache", "data_root"})
+    # the validation split is cut from the training split after the build (factory.load_dataset)
+    fields = config.model_dump(mode="json", exclude={"cache", "data_root", "val_fraction", "val_seed"})
     key = cache_key(name, fields, sources)
     arrays = cached(name, key, build, enabled=config.cache)
     return SliceDataset(name, config.split, arrays, label_map, channels,

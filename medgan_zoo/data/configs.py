@@ -12,13 +12,19 @@ from pydantic import Field, field_validator, model_validator
 
 from ..specs import PluginConfig
 
-Split = Literal["train", "test", "all"]
+Split = Literal["train", "val", "test", "all"]
 
 
 class DatasetConfig(PluginConfig):
     """Fields every dataset has."""
 
-    split: Split = Field(default="train", description="Subjects of the training or test split, or all.")
+    split: Split = Field(default="train", description="Subjects of the training, validation (a share of the "
+                         "training subjects, see val_fraction) or test split, or all.")
+    val_fraction: float = Field(
+        default=0.0, ge=0.0, le=0.5,
+        description="Share of the training subjects held out as the 'val' split (seeded, by subject, stratified "
+        "by class where the data set has classes); 'train' then excludes them. 0: no val split (the paper's splits).")
+    val_seed: int = Field(default=0, ge=0, description="Seed of the choice of validation subjects.")
     resolution: int = Field(default=128, ge=16, le=1024, description="Output slices are square, this wide.")
     cache: bool = Field(
         default=True,

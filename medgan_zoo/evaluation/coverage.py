@@ -117,7 +117,7 @@ class ModeCoverageMetric:
 
     def __call__(self, ctx) -> MetricResult:
         c = self.config
-        train, test = ctx.real("train"), ctx.real("test")
+        train, test = ctx.real("train"), ctx.real(ctx.eval_split)
         names = list(train.group_names)
         k, labels = len(names), len(train.label_map)
         y_train, y_test = labelled(train, "training"), labelled(test, "test")

@@ -94,7 +94,7 @@ class DiceMetric:
         from .unet import predict, train_unet
 
         c = self.config
-        test = ctx.real("test")
+        test = ctx.real(ctx.eval_split)
         classes = len(test.label_map)
         volumes = [test.volume_ids[i] for i in test.volume_index.tolist()]
 
@@ -130,7 +130,7 @@ class DiceMetric:
             }
         headline = results.get("synthetic", next(iter(results.values())))
         values = {"dice": headline["dice"], "dice_std": headline["dice_std"], "sources": results,
-                  "steps": c.steps, "seeds": c.seeds, "test_subjects": len(test.subject_ids),
+                  "steps": c.steps, "seeds": c.seeds, "split": ctx.eval_split, "test_subjects": len(test.subject_ids),
                   "test_volumes": len(test.volume_ids), "encoder": c.encoder}
         # every other source is a row of its own: "original", "original + {model}"
         rows = {source.replace("synthetic", "{model}"): Cell.model_validate(

@@ -61,7 +61,7 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
              n: int | None = None, scale: str = "paper", data_root: str | Path | None = None,
              dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
              seed: int = 0, device: str | None = None, out: str | Path | None = None,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, split: str = "test") -> dict[str, Any]:
     """Evaluate a model (a GanModel, a model folder) or a ``Samples`` object against ``dataset``.
 
     ``metrics`` are metric plugin names (None: the default ones that can run here); ``metric_config``
@@ -70,13 +70,20 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     ``{metric: record}`` plus ``"meta"`` (a record is the metric's values with its ``reference``
     and ``headline``), and writes ``evaluation.json`` and ``evaluation.md`` to ``out`` when given.
     ``progress`` reports each stage (to stderr, and to ``out/evaluation.log``); after Ctrl-C the
-    metrics finished so far are written to ``out`` before the interruption propagates.
+    metrics finished so far are written to ``out`` before the interruption propagates. ``split`` is
+    the held-out split the metrics score on: 'test' (the number to report) or 'val' (model
+    selection; needs ``dataset_config={"val_fraction": ...}``); it is recorded in the meta.
     """
     from ..registry import get_registry
     from ..sampling import Samples
 
     if scale not in ("quick", "paper"):
         raise ConfigError(f"scale must be 'quick' or 'paper', got {scale!r}")
+    if split not in ("val", "test"):
+        raise ConfigError(f"split must be 'val' or 'test' (the held-out split metrics score on), got {split!r}")
+    if split == "val" and not (dataset_config or {}).get("val_fraction"):
+        raise ConfigError("split 'val' needs a validation share of the training subjects: "
+                          "dataset_config={'val_fraction': 0.2} (--set dataset.val_fraction=0.2)")
     registry = get_registry()
     if metrics is None:
         metrics = default_metrics()
@@ -111,7 +118,7 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     samples = source if isinstance(source, Samples) else source.sample(n, seed=seed, device=device)
     _check_samples(samples, data_spec)
     ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
-                      dict(dataset_config or {}), run_on, out_path, dict(configs), scale, settings)
+                      dict(dataset_config or {}), run_on, out_path, dict(configs), scale, settings, split)
     results: dict[str, Any] = {}
     with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
         for name in specs:
@@ -152,7 +159,7 @@ def _meta(dataset: str, scale: str, samples, ctx: EvalContext, model_info, confi
           interrupted: str | None = None) -> dict[str, Any]:
     meta = {
         "dataset": dataset, "scale": scale, "samples": len(samples), "seed": samples.seed,
-        "resolution": ctx.resolution, "dataset_config": ctx.dataset_config,
+        "resolution": ctx.resolution, "dataset_config": ctx.dataset_config, "split": ctx.eval_split,
         "model": model_info.gan if model_info else None, "format": RECORD_FORMAT,
         "metric_config": {k: json.loads(v.model_dump_json()) for k, v in configs.items()},
     }

@@ -62,7 +62,7 @@ class MemorisationMetric:
 
     def __call__(self, ctx) -> MetricResult:
         c = self.config
-        train, test = ctx.real("train"), ctx.real("test")
+        train, test = ctx.real("train"), ctx.real(ctx.eval_split)
         embed, _ = _space(ctx, c.features)
         train_f = embed(train.images)
         sample_d, sample_i = nearest(embed(ctx.samples.images), train_f)

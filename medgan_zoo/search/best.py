@@ -28,7 +28,8 @@ def best_row(name: str, storage: str | None = None, folder: str | Path | None = 
 
 def export_best(name: str, out: str | Path, storage: str | None = None, folder: str | Path | None = None,
                 by: str | None = None) -> tuple[int, Path]:
-    """Copy the best trial's model files (and its evaluation) to ``out``; returns (trial, out)."""
+    """Copy the best trial's model files (and its evaluation on the validation split, which chose
+    it) to ``out``; returns (trial, out)."""
     row, path = best_row(name, storage, folder, by)
     source = path / row["folder"]
     if not (source / "model.safetensors").is_file():
@@ -44,3 +45,19 @@ def export_best(name: str, out: str | Path, storage: str | None = None, folder: 
     if (source / "evaluation").is_dir():
         shutil.copytree(source / "evaluation", out / "evaluation", dirs_exist_ok=True)
     return int(row["trial"]), out
+
+
+def evaluate_best(name: str, out: str | Path, storage: str | None = None, folder: str | Path | None = None,
+                  data_root: str | Path | None = None, device: str | None = None,
+                  progress: bool = True) -> dict:
+    """Score the exported best model once on the test split, with the study's objectives and
+    settings, into ``out/evaluation-test`` (the model is not retrained: it was trained on the
+    training subjects minus the validation share and chosen on that share)."""
+    from ..evaluation.harness import evaluate
+
+    _, _, settings = open_existing(name, storage, folder)
+    return evaluate(Path(out), settings.dataset, list(settings.objectives), n=settings.samples, scale=settings.scale,
+                    data_root=data_root, dataset_config=settings.dataset_config,
+                    metric_config={k: v for k, v in settings.metric_config.items() if k in settings.objectives},
+                    seed=settings.seed, device=device, out=Path(out) / "evaluation-test", progress=progress,
+                    split="test")

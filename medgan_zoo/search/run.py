@@ -27,6 +27,9 @@ from .settings import (
 from .space import SearchSpace, load_space
 from .storage import StudyStorage
 
+#: Share of the training subjects a sweep holds out to select on (``dataset.val_fraction``).
+VAL_FRACTION = 0.2
+
 
 @dataclass
 class SweepResult:
@@ -66,7 +69,11 @@ def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | Non
     from ..registry import get_registry
 
     get_registry().gans[gan]  # an unknown GAN or data set fails here, with suggestions
-    get_registry().datasets[dataset].make_config({"resolution": resolution, **(dataset_config or {})})
+    dataset_config = {"val_fraction": VAL_FRACTION, **(dataset_config or {})}
+    if not dataset_config["val_fraction"]:
+        raise ConfigError("a sweep selects models on a validation split: dataset.val_fraction must be above 0 "
+                          f"(default {VAL_FRACTION}); the test split is scored once, by `sweep best --evaluate`")
+    get_registry().datasets[dataset].make_config({"resolution": resolution, **dataset_config})
     fixed = dict(fixed or {})
     get_registry().gans[gan].make_config({"resolution": resolution, **fixed})  # a bad --set fails first
     loaded.check(gan, fixed)

@@ -227,7 +227,7 @@ class Worker:
         results = evaluate(source, s.dataset, list(s.objectives), n=s.samples, scale=s.scale,
                            data_root=self.data_root, dataset_config=s.dataset_config,
                            metric_config={k: v for k, v in s.metric_config.items() if k in s.objectives},
-                           seed=s.seed, device=self.device,
+                           seed=s.seed, device=self.device, split="val",
                            out=(folder / "evaluation") if final and folder is not None else None, progress=False)
         return [float(results[m]["headline"]["value"]) for m in s.objectives]
 
