@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from medgan_zoo.errors import ConfigError
 from medgan_zoo.evaluation.configs import DiceConfig, KidConfig, PrdcConfig
 from medgan_zoo.evaluation.statistics import kernel_distance, prdc
 
@@ -96,15 +95,23 @@ def test_kid_plugin_draws_torch_fidelitys_subsets(monkeypatch, n_fake, n_real, s
     assert ours["subset_size"] == subset_size
 
 
-def test_kid_refuses_a_subset_larger_than_a_set(monkeypatch):
+def test_kid_adapts_a_subset_larger_than_a_set_and_says_so(monkeypatch):
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
     from medgan_zoo.evaluation import fid
 
-    real, fake = torch.randn(80, 4, dtype=torch.float64), torch.randn(30, 4, dtype=torch.float64)
-    with pytest.raises(ValueError, match="subset_size 40 is larger than the sets \\(30 generated, 80 real\\)"):
-        kernel_distance(fake, real, subset_size=40)
+    # the function keeps torch-fidelity's refusal; the metric (IDRiD: 54 training images against the
+    # quick preset's subsets of 100) uses the largest subset the sets allow, and says so
+    real, fake = torch.randn(54, 4, dtype=torch.float64), torch.randn(256, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match="subset_size 100 is larger than the sets \\(256 generated, 54 real\\)"):
+        kernel_distance(fake, real, subset_size=100)
     monkeypatch.setattr(fid, "_features", lambda ctx, config: (real, fake, _FakeExtractor()))
-    with pytest.raises(ConfigError, match="at most 30.*kid.subset_size"):
-        fid.KidMetric(KidConfig(subset_size=40))(None)
+    ours = fid.KidMetric(KidConfig(subsets=20, subset_size=100, seed=5))(None)
+    theirs = kid_features_to_metric(fake, real, kid_subsets=20, kid_subset_size=54, rng_seed=5, verbose=False,
+                                    kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None,
+                                    kid_kernel_poly_coef0=1)
+    assert ours["subset_size"] == 54 and ours["kid"] == pytest.approx(theirs["kernel_inception_distance_mean"])
+    assert "subsets of 54 were used" in ours["note"] and ours["n_real"] == 54
 
 
 def test_kid_accumulator_puts_the_generated_set_first(random_inception):

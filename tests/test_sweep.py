@@ -210,6 +210,11 @@ def test_prune_fail_resume_report_and_best(scripted, tmp_path, monkeypatch):
         assert [int(r["trial"]) for r in csv.DictReader(handle)] == [0, 1, 2, 3]
     body = report.read_text()
     assert "Best trial 3" in body and "diverged at step 2" in body
+    # Fig. 3 shows every trial: the failed one (no score: it diverged before its first checkpoint) is
+    # counted and drawn above the axis break; the caption says what the boxes hold and how it searched
+    assert "dcgan on acdc-phantom: 2 completed, 1 pruned, 1 failed" in body
+    assert "Boxes are of **completed trials only**" in body and "tpe sampler, median pruner" in body
+    assert "`--sampler random --pruner none`" in body
     for figure in ("fig3_objective_per_gan.png", "history_s.png", "best_s_3.png"):
         assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
     trial, folder = export_best("s", tmp_path / "best", folder=tmp_path / "s")

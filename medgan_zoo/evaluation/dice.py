@@ -138,4 +138,5 @@ class DiceMetric:
                      "training_pairs": r["training_pairs"]})
                 for source, r in results.items() if source != "synthetic"}
         reference = {"dice": results["original"]["dice"]} if "original" in results else {}
-        return MetricResult(values=values, headline="dice", std="dice_std", reference=reference, rows=rows)
+        return MetricResult(values=values, headline="dice", std="dice_std", reference=reference, rows=rows,
+                            shown=("dice", "dice_std", "seeds"))

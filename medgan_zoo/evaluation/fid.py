@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from ..metric import MetricResult
 from .configs import FidConfig, KidConfig
 from .inception import InceptionFeatures
+from .sample_size import frechet_sizes
 from .statistics import FeatureAccumulator, frechet_distance, kernel_distance, mean_and_covariance
 
 
@@ -101,7 +102,7 @@ class FidMetric:
     def __call__(self, ctx) -> MetricResult:
         real, fake, extractor = _features(ctx, self.config)
         value = frechet_distance(*mean_and_covariance(real), *mean_and_covariance(fake))
-        values = {"fid": value, "n_generated": len(fake), "n_real": len(real), "real_split": self.config.split,
+        values = {"fid": value, **frechet_sizes(len(fake), len(real), real.shape[1]), "real_split": self.config.split,
                   "weights": extractor.weights.name, "weights_sha256": extractor.sha256}
         return MetricResult(values=values, headline="fid", reference={"fid": 0.0})
 
@@ -116,10 +117,16 @@ class KidMetric:
     def __call__(self, ctx) -> MetricResult:
         c = self.config
         real, fake, extractor = _features(ctx, c)
+        subset_size = min(c.subset_size, len(fake), len(real))
+        values: dict = {}
+        if subset_size < c.subset_size:
+            values["note"] = (f"subset_size {c.subset_size} is larger than the sets ({len(fake)} generated, "
+                              f"{len(real)} real): subsets of {subset_size} were used (KID stays unbiased; its "
+                              "spread grows); pass more samples or kid.subset_size to choose")
         try:  # generated first, as torch-fidelity's calculate_metrics(input1=generated, input2=real)
-            mean, std = kernel_distance(fake, real, c.subsets, c.subset_size, c.seed)
+            mean, std = kernel_distance(fake, real, c.subsets, subset_size, c.seed)
         except ValueError as exc:
             raise ConfigError(f"kid: {exc} (kid.subset_size)") from None
-        values = {"kid": mean, "kid_std": std, "subset_size": c.subset_size, "subsets": c.subsets,
-                  "weights_sha256": extractor.sha256}
+        values = {"kid": mean, "kid_std": std, "subset_size": subset_size, "subsets": c.subsets,
+                  "n_generated": len(fake), "n_real": len(real), "weights_sha256": extractor.sha256, **values}
         return MetricResult(values=values, headline="kid", std="kid_std", reference={"kid": 0.0})

@@ -227,7 +227,12 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
               f"{specs[name].summary if name in specs else ''} |"
               for name, result in results.items() if name != "meta"]
     lines += ["", "The reference is what real data gets: 0 for a distance between feature distributions, "
-              "the Dice of a U-Net trained on the real training pairs, the near-copy rate of real test images."]
+              "the Dice of a U-Net trained on the real training pairs, the near-copy rate of real test images.",
+              "", f"Held-out split scored: {meta.get('split', 'test')}."]
+    notes = [f"- **{name}**: {result['note']}" for name, result in results.items()
+             if name != "meta" and isinstance(result, dict) and result.get("note")]
+    if notes:
+        lines += ["", "Notes:", "", *notes]
     for name, result in results.items():
         rows = (result.get("headline") or {}).get("rows") if name != "meta" else None
         if rows:

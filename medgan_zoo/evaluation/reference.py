@@ -17,6 +17,7 @@ from ..hub import sha256_of
 from ..metric_result import MetricResult
 from .configs import UnetFdConfig
 from .feature_cache import cached_features
+from .sample_size import frechet_sizes
 from .statistics import frechet_distance_of
 from .unet import bottleneck_features, build_unet, train_unet
 
@@ -72,6 +73,7 @@ class UnetFdMetric:
         reference = ctx.reference_unet(self.config)
         real = reference.real_features(ctx.real(self.config.split))
         fake = reference.features(ctx.samples.images)
-        values = {"unet_fd": frechet_distance_of(real, fake), "real_split": self.config.split,
+        values = {"unet_fd": frechet_distance_of(real, fake), **frechet_sizes(len(fake), len(real), real.shape[1]),
+                  "real_split": self.config.split,
                   "reference_unet_sha256": reference.sha256, "recipe": reference.recipe}
         return MetricResult(values=values, headline="unet_fd", reference={"unet_fd": 0.0})

@@ -85,7 +85,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
                                 out=out / f"baselines-{dataset}", progress=progress, **common)
             for m in with_baseline:
                 for label, cell in baseline[m]["headline"]["rows"].items():
-                    row(dataset, label, "real")["cells"][m] = cell
+                    row(dataset, label, "real")["cells"][m] = {**cell, "n": baseline[m].get("seeds")}
         for gan in gans:
             run = out / f"{gan}-{dataset}"
             if not (run / "config.json").exists():
@@ -105,10 +105,13 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
             cells.update(cells.done + 1)
             for m in metrics:
                 head = result[m]["headline"]
-                row(dataset, gan, masks)["cells"][m] = {"value": head["value"], "std": head["std"]}
+                seeds, small = result[m].get("seeds"), bool(result[m].get("small_sample"))
+                row(dataset, gan, masks)["cells"][m] = {"value": head["value"], "std": head["std"], "n": seeds,
+                                                        "small_sample": small}
                 for label, cell in head["rows"].items():
                     if "{model}" in label:  # a row of this model's (real + generated); real-only rows come
-                        row(dataset, label.replace("{model}", gan), f"real + {masks}")["cells"][m] = cell
+                        row(dataset, label.replace("{model}", gan), f"real + {masks}")["cells"][m] = {
+                            **cell, "n": seeds}
     cells.close()
     rows = [_row(r, metrics, paper) for r in table.values()]
     _write_tables(out, rows, {"scale": scale, "steps": steps, "resolution": resolution, "samples": n,
@@ -190,17 +193,41 @@ def _row(r: dict[str, Any], metrics: list[str], paper: dict) -> dict[str, Any]:
         cell = r["cells"].get(m) or {}
         flat[m] = cell.get("value")
         flat[f"{m}_std"] = cell.get("std")
+        if cell.get("n") is not None:
+            flat[f"{m}_seeds"] = cell["n"]
+        if cell.get("small_sample"):
+            flat[f"{m}_small_sample"] = True
     for m in metrics:
         if m in published:
             flat[f"paper_{m}"] = published[m]
     return flat
 
 
-def _cell(value: Any, std: Any = None) -> str:
-    """``0.512 ± 0.031``; no spread over a single seed; – for no value."""
+def _cell(value: Any, std: Any = None, seeds: int | None = None) -> str:
+    """``0.512 ± 0.031 (3 seeds)``; a single seed says so (no spread to judge by); – for no value."""
     if value is None:
         return "–"
-    return f"{value:.4g}" + ("" if std is None else f" ± {std:.3f}")
+    spread = "" if std is None or seeds == 1 else f" ± {std:.3f}"
+    count = "" if seeds is None else f" ({seeds} seed{'s' * (seeds != 1)})"
+    return f"{value:.4g}{spread}{count}"
+
+
+def _overlapping(rows: list[dict[str, Any]], metric: str, better: str | None) -> set[int]:
+    """Rows (indices) whose mean +- sd over seeds overlaps the best row's of their data set: the
+    seeds do not separate them from the best."""
+    marked: set[int] = set()
+    for dataset in {r["dataset"] for r in rows}:
+        scored = [(i, r) for i, r in enumerate(rows) if r["dataset"] == dataset and r.get(metric) is not None
+                  and r.get(f"{metric}_std") is not None and (r.get(f"{metric}_seeds") or 0) > 1]
+        if len(scored) < 2:
+            continue
+        pick = min if better == "lower" else max
+        best_i, best = pick(scored, key=lambda item: item[1][metric])
+        low, high = best[metric] - best[f"{metric}_std"], best[metric] + best[f"{metric}_std"]
+        for i, r in scored:
+            if i != best_i and r[metric] - r[f"{metric}_std"] <= high and r[metric] + r[f"{metric}_std"] >= low:
+                marked.update({i, best_i})
+    return marked
 
 
 def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
@@ -219,10 +246,23 @@ def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -
              f"{meta['samples'] or 'default'} samples per GAN); metrics: {', '.join(meta['metrics'])}.", "",
              "| dataset | source | masks | " + " | ".join(titles + [f"paper {columns[m]}" for m in paper_columns])
              + " |", "| --- | --- | --- |" + " --- |" * (len(columns) + len(paper_columns))]
-    for r in rows:
-        values = [_cell(r.get(m), r.get(f"{m}_std")) for m in columns]
+    overlap = {m: _overlapping(rows, m, better.get(m)) for m in columns}
+    for i, r in enumerate(rows):
+        values = [_cell(r.get(m), r.get(f"{m}_std"), r.get(f"{m}_seeds")) + (" †" if r.get(f"{m}_small_sample") else "")
+                  + (" ≈" if i in overlap[m] else "") for m in columns]
         values += [_cell(r.get(f"paper_{m}")) for m in paper_columns]
         lines.append(f"| {r['dataset']} | {r['source']} | {r['masks']} | " + " | ".join(values) + " |")
+    if any(r.get(f"{m}_small_sample") for r in rows for m in columns):
+        lines += ["", "† Fewer than 2,048 samples on a side: a Fréchet distance biased upward by a model-dependent "
+                  "amount, not for ranking; rank by KID (unbiased) or the Dice with its spread at this size "
+                  "(docs/evaluation.md)."]
+    if any(overlap.values()):
+        lines += ["", "≈ The best row of its data set and the rows marked with it overlap within one standard "
+                  "deviation over seeds: these seeds do not tell them apart."]
+    if any(r.get(f"{m}_seeds") == 1 for r in rows for m in columns):
+        lines += ["", "(1 seed): no spread over seeds was measured; at the quick scale one U-Net's Dice varies by "
+                  "several hundredths between seeds, so small gaps between such cells mean nothing "
+                  "(--set dice.seeds=3)."]
     lines += ["", "Masks: where each row's training masks come from. Unconditional GANs generate each mask with its "
               "image; a mask-conditioned GAN (SPADE) draws its image from a mask that is generated by a mask model, "
               "or taken from the real training masks (a bank), which gives it real anatomy the others must "

@@ -82,30 +82,48 @@ def _figures(studies: list[_Study], objective: str, out: Path) -> list[str]:
 
     lines = ["## Fig. 3: every trial's objective, per GAN and data set", ""]
     datasets = sorted({st.s.dataset for st in studies})
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 4.3), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         group = [st for st in studies if st.s.dataset == dataset]
-        labels = [st.s.gan for st in group]
         data = [st.values(objective) for st in group]
         ax.boxplot([d if d else [np.nan] for d in data], showfliers=False)
-        ax.set_xticks(range(1, len(labels) + 1), labels)
+        ax.set_xticks(range(1, len(group) + 1), [_tick(st) for st in group], fontsize=8)
+        scored = [v for st in group for v in st.values(objective, ("complete", "pruned", "fail"))]
+        top = max(scored) if scored else 1.0
+        spread = (top - min(scored)) if len(scored) > 1 else 1.0
+        unscored_y = top + 0.08 * (spread or 1.0)  # above the axis break
         for i, (st, d) in enumerate(zip(group, data, strict=True), start=1):
             ax.scatter(i + rng.uniform(-0.15, 0.15, len(d)), d, s=14, alpha=0.7, color="C0",
-                       label="completed" if i == 1 else None)
+                       label="completed (the box)" if i == 1 else None)
             pruned = st.values(objective, ("pruned",))
             ax.scatter(i + rng.uniform(-0.15, 0.15, len(pruned)), pruned, s=14, facecolors="none",
-                       edgecolors="C3", label="pruned (last score)" if i == 1 and pruned else None)
+                       edgecolors="C3", label="pruned (last score)" if pruned else None)
+            failed = st.values(objective, ("fail",))
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(failed)), failed, s=22, marker="x", color="C3",
+                       label="failed (last score)" if failed else None)
+            unscored = [r for r in st.rows if r["state"] == "fail" and r.get(objective) is None]
+            ax.scatter(i + rng.uniform(-0.15, 0.15, len(unscored)), [unscored_y] * len(unscored), s=22, marker="x",
+                       color="0.3", label="failed before a score" if unscored else None, clip_on=False)
+        if any(r["state"] == "fail" and r.get(objective) is None for st in group for r in st.rows):
+            ax.axhline(top + 0.04 * (spread or 1.0), color="0.6", linestyle=":", linewidth=0.8)
         ax.set_title(dataset)
         ax.set_ylabel(objective)
-        if any(st.values(objective, ("pruned",)) for st in group):
-            ax.legend(fontsize=7)
+        handles, names = ax.get_legend_handles_labels()
+        unique = dict(zip(names, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "fig3_objective_per_gan.png", dpi=120)
     plt.close(fig)
+    methods = sorted({f"{st.s.sampler} sampler, {st.s.pruner} pruner" for st in studies})
+    counts = "; ".join(f"{st.s.gan} on {st.s.dataset}: {_counts(st)}" for st in studies)
     lines += ["![Fig. 3](fig3_objective_per_gan.png)", "",
-              f"Each point is a completed trial's {objective} (hollow red: a pruned trial's last score); "
-              "a wide box is a GAN sensitive to its hyper-parameters.", ""]
+              f"Boxes are of **completed trials only**; every trial is a point: completed (blue), pruned at its "
+              f"last score (hollow red), failed at its last score (red x) or, failed before any score, above the "
+              f"dotted line (grey x). Trials: {counts}. Search: {', '.join(methods)}; a pruner stops poor trials "
+              "early and a TPE sampler concentrates on good regions, so the boxes show the search's trials, not "
+              "the space's spread: for the paper's sensitivity figure use `--sampler random --pruner none` "
+              "(docs/sweep.md). A wide box is a GAN sensitive to its hyper-parameters.", ""]
 
     lines += ["## Fig. 4: objective against the discriminator's filters", ""]
     with_filters = [st for st in studies if any("param:d_filters" in r for r in st.rows)]
@@ -132,6 +150,18 @@ def _figures(studies: list[_Study], objective: str, out: Path) -> list[str]:
         plt.close(fig)
         lines += ["![Fig. 4](fig4_objective_vs_d_filters.png)", ""]
     return lines
+
+
+def _counts(st: _Study) -> str:
+    states = [r["state"] for r in st.rows]
+    parts = [f"{states.count(state)} {state}" for state in ("complete", "pruned", "fail") if state in states]
+    return ", ".join(parts).replace("complete", "completed").replace("fail", "failed") or "none"
+
+
+def _tick(st: _Study) -> str:
+    states = [r["state"] for r in st.rows]
+    done, pruned, failed = (states.count(state) for state in ("complete", "pruned", "fail"))
+    return f"{st.s.gan}\n{done} done, {pruned} pruned, {failed} failed"
 
 
 def _study_section(st: _Study, out: Path) -> list[str]:

@@ -58,10 +58,10 @@ def rows(trials: list[FrozenTrial], objectives: list[str]) -> list[dict[str, Any
         values = t.values or []
         for i, name in enumerate(objectives):
             row[name] = values[i] if i < len(values) else None
-        if t.state == TrialState.PRUNED and t.intermediate_values:
-            step = max(t.intermediate_values)
+        if t.state in (TrialState.PRUNED, TrialState.FAIL) and t.intermediate_values:
+            step = max(t.intermediate_values)  # its last score (pruned, or failed after a checkpoint)
             row[objectives[0]] = t.intermediate_values[step]
-            row["pruned_at"] = step
+            row["pruned_at" if t.state == TrialState.PRUNED else "failed_at"] = step
         row.update({f"param:{k}": v for k, v in t.params.items()})
         if t.datetime_start and t.datetime_complete:
             row["seconds"] = round((t.datetime_complete - t.datetime_start).total_seconds(), 1)
