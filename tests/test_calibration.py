@@ -144,3 +144,53 @@ def test_the_pooled_test_finds_raters_who_can_tell():
     pooled = result["pooled"]
     assert pooled["p_value"] < 0.01 and pooled["balanced_accuracy"]["low"] > 0.5
     assert pooled["verdict"] == "tells them apart" and pooled["images"] == 50 and pooled["raters"] == 4
+
+
+# -- mode coverage: class shares corrected for the classifier's errors --------------------------------
+
+
+def _predictions(rng, truth: np.ndarray, accuracy: float, k: int) -> np.ndarray:
+    """A classifier right with probability ``accuracy``, otherwise one of the other classes at random."""
+    wrong = (truth + rng.integers(1, k, len(truth))) % k
+    return np.where(rng.random(len(truth)) < accuracy, truth, wrong)
+
+
+def _coverage_study(rng, generated_share: np.ndarray, k: int = 5, accuracy: float = 0.65):
+    from medgan_zoo.evaluation.label_shift import corrected_shares
+
+    real_share = np.full(k, 1 / k)
+    truth = rng.choice(k, 1000, p=real_share)
+    generated = rng.choice(k, 2000, p=generated_share)
+    result = corrected_shares(truth, _predictions(rng, truth, accuracy, k), _predictions(rng, generated, accuracy, k),
+                              k, bootstrap=200, seed=int(rng.integers(2**31)))
+    raw = np.bincount(_predictions(rng, generated, accuracy, k), minlength=k) / len(generated)
+    return result, 0.5 * np.abs(generated_share - real_share).sum(), raw
+
+
+def test_a_forgotten_class_is_found_through_a_65_percent_classifier():
+    rng = np.random.default_rng(21)
+    forgot = np.array([0.25, 0.25, 0.25, 0.25, 0.0])
+    runs = [_coverage_study(rng, forgot) for _ in range(100)]
+    assert np.mean([abs(r["tvd"] - truth) < 0.1 for r, truth, _ in runs]) >= 0.95
+    assert np.mean([r["missing"] == [4] for r, _, _ in runs]) >= 0.95
+    assert all(r["condition_number"] < 3 for r, _, _ in runs)
+    # what the uncorrected predicted histogram shows instead: the forgotten class at ~9%, half its real share
+    assert np.mean([raw[4] for _, _, raw in runs]) > 0.05
+
+
+def test_a_generator_with_the_real_shares_is_missing_nothing():
+    rng = np.random.default_rng(22)
+    runs = [_coverage_study(rng, np.full(5, 0.2)) for _ in range(100)]
+    assert np.mean([r["missing"] == [] for r, _, _ in runs]) >= 0.95
+
+
+def test_a_classifier_that_confuses_classes_wholesale_gives_no_verdict():
+    from medgan_zoo.evaluation.label_shift import corrected_shares
+
+    rng = np.random.default_rng(23)
+    truth = rng.choice(3, 3000)
+    # classes 0 and 1 look alike to it: it says 0 for either about half the time
+    coin = rng.random(3000) < np.where(truth == 0, 0.52, 0.5)
+    predicted = np.where(truth == 2, 2, np.where(coin, 0, 1))
+    result = corrected_shares(truth, predicted, rng.integers(0, 3, 500), 3, bootstrap=50)
+    assert result["condition_number"] > 50 and result["missing"] is None and "ill-conditioned" in result["note"]

@@ -101,9 +101,9 @@ class ModeCoverageConfig(PluginConfig):
     width: int = Field(default=16, ge=1, description="Channels of the classifier's first convolution.")
     seed: int = Field(default=0, description="Seed of the classifier (the same network for every model scored).")
     missing_fraction: float = Field(
-        default=0.25, ge=0, le=1,
-        description="A class counts as missing when its share of the samples is below this fraction of its "
-        "share of the real test slices (both as the classifier predicts them).")
+        default=0.5, ge=0, le=1,
+        description="A class counts as missing when the 95% upper bound of its estimated share of the samples "
+        "is below this fraction of its share of the real held-out slices.")
     k: int = Field(default=5, ge=1, description="Nearest neighbours of the per-class PRDC.")
     min_per_class: int = Field(
         default=50, ge=2, description="Slices a class needs on both sides for its per-class U-Net FD.")

@@ -2,11 +2,13 @@
 in the real proportions, and (conditional GANs) is the asked class what comes out?
 
 A small classifier learns the class of a slice (its image and mask) on the real training split.
-Its confusion matrix on the real test split bounds what it can say: one slice is weak evidence
-of a pathology. The generated samples' predicted class histogram is compared with the real test
-slices' predicted histogram (total variation distance: the same classifier on both sides, so its
-own errors largely cancel); per class, precision/recall/density/coverage and the U-Net Frechet
-distance compare the real test slices of the class with the samples assigned to it.
+Its confusion matrix on the real held-out split (test, or val while a search selects) says how it
+errs; the generated samples' class shares are estimated from its predictions with those errors
+undone (black-box shift estimation, :mod:`.label_shift`), with bootstrap intervals, and compared
+with the held-out slices' true shares (total variation distance). A class is missing when the
+upper bound of its generated share is below half its real share; an ill-conditioned confusion
+matrix gives no verdict. Per class, precision/recall/density/coverage and the U-Net Fréchet
+distance compare real and generated slices grouped by the same rule: the classifier's prediction.
 """
 
 from __future__ import annotations
@@ -131,21 +133,31 @@ class ModeCoverageMetric:
         accuracy = float(matrix.diag().sum() / matrix.sum().clamp(min=1))
         samples = ctx.samples
         generated = predict_classes(model, inputs(samples.images, samples.masks), ctx.device)
+        from .label_shift import corrected_shares
+
         real_share, fake_share = histogram(test_predicted, k), histogram(generated, k)
-        tvd = 0.5 * float((real_share - fake_share).abs().sum())
-        missing = [names[i] for i in range(k) if fake_share[i] < c.missing_fraction * real_share[i]]
+        shift = corrected_shares(y_test.numpy(), test_predicted.numpy(), generated.numpy(), k,
+                                 missing_fraction=c.missing_fraction, seed=c.seed)
         values: dict[str, Any] = {
-            "tvd": tvd,
+            "tvd": shift["tvd"], "tvd_low": shift["tvd_low"], "tvd_high": shift["tvd_high"],
             "classes": names,
-            "missing": missing,
-            "generated_share": dict(zip(names, fake_share.tolist(), strict=True)),
-            "real_test_share": dict(zip(names, real_share.tolist(), strict=True)),
-            "true_test_share": dict(zip(names, histogram(y_test, k).tolist(), strict=True)),
+            "missing": None if shift["missing"] is None else [names[i] for i in shift["missing"]],
+            "generated_share": dict(zip(names, shift["share"].tolist(), strict=True)),
+            "generated_share_low": dict(zip(names, shift["low"].tolist(), strict=True)),
+            "generated_share_high": dict(zip(names, shift["high"].tolist(), strict=True)),
+            "true_test_share": dict(zip(names, shift["real_share"].tolist(), strict=True)),
+            "predicted_generated_share": dict(zip(names, fake_share.tolist(), strict=True)),
+            "predicted_test_share": dict(zip(names, real_share.tolist(), strict=True)),
+            "tvd_of_predicted_shares": 0.5 * float((real_share - fake_share).abs().sum()),
+            "confusion_condition_number": shift["condition_number"],
             "classifier_test_accuracy": accuracy,
             "classifier_confusion": matrix.tolist(),
             "classifier_recall": {names[i]: float(matrix[i, i] / matrix[i].sum().clamp(min=1)) for i in range(k)},
-            "inputs": c.inputs, "steps": c.steps,
+            "split": ctx.eval_split, "inputs": c.inputs, "steps": c.steps,
+            "method": "black-box shift estimation (Lipton et al. 2018), 500 bootstrap draws",
         }
+        if "note" in shift:
+            values["note"] = shift["note"]
         asked = getattr(samples, "classes", None)
         if asked is not None:  # a conditional model: was the asked class what came out?
             given = _as_indices(asked, getattr(samples, "class_names", None) or names, names)
@@ -153,17 +165,16 @@ class ModeCoverageMetric:
             values["conditioned_recall"] = {
                 names[i]: float((generated[given == i] == i).double().mean()) if bool((given == i).any()) else None
                 for i in range(k)}
-            assigned = given
-        else:
-            assigned = generated
-        values["per_class"] = self._per_class(ctx, test, y_test, samples.images, assigned, names)
+        # both sides grouped by the same rule, the classifier's prediction
+        values["per_class"] = self._per_class(ctx, test, test_predicted, samples.images, generated, names)
         return MetricResult(values=values, headline="tvd",
-                            shown=("classifier_test_accuracy",) + (("conditioned_accuracy",) if asked is not None
-                                                                    else ()))
+                            shown=("tvd_low", "tvd_high", "classifier_test_accuracy")
+                            + (("conditioned_accuracy",) if asked is not None else ()))
 
     def _per_class(self, ctx, test, y_test: Tensor, images: Tensor, assigned: Tensor,
                    names: list[str]) -> dict[str, dict[str, Any]]:
-        """PRDC and U-Net FD per class in the reference U-Net's space, where both sides have enough."""
+        """PRDC and U-Net FD per (predicted) class in the reference U-Net's space, where both sides
+        have enough."""
         c = self.config
         reference = ctx.reference_unet(ctx.metric_config("unet-fd", UnetFdConfig))
         real_f, fake_f = reference.real_features(test), reference.features(images)
