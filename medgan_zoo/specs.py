@@ -253,13 +253,17 @@ class DatasetSpec(PluginSpec):
 
     modality: str = Field(min_length=1, description="e.g. 'cine MRI', 'CT', 'fundus photograph'.")
     organ: str = Field(min_length=1, description="e.g. 'heart', 'liver', 'retina'.")
-    channels: int = Field(ge=1, description="Image channels (1 for MRI/CT, 3 for RGB).")
-    label_map: dict[int, str] = Field(description="Mask value -> class name; 0 is background.")
+    channels: int | None = Field(ge=1, description="Image channels (1 for MRI/CT, 3 for RGB); None: read from the "
+                                 "data (a data set of the user's own files).")
+    label_map: dict[int, str] | None = Field(description="Mask value -> class name; 0 is background. None: read from "
+                                             "the data.")
     phantom: bool = Field(default=False, description="Generated procedurally; needs no data root.")
 
     @field_validator("label_map")
     @classmethod
-    def _contiguous_labels(cls, label_map: dict[int, str]) -> dict[int, str]:
+    def _contiguous_labels(cls, label_map: dict[int, str] | None) -> dict[int, str] | None:
+        if label_map is None:
+            return None
         if sorted(label_map) != list(range(len(label_map))) or len(label_map) < 2:
             raise ValueError(
                 f"label_map keys must be 0..K-1 with K >= 2 (0 = background), got {sorted(label_map)}"

@@ -43,8 +43,9 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
     for column in ("name", "modality", "organ", "channels", "labels"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        labels = ", ".join(f"{k} {v}" for k, v in r["label_map"].items())
-        table.add_row(r["name"], r["modality"], r["organ"], str(r["channels"]), labels)
+        labels = ", ".join(f"{k} {v}" for k, v in r["label_map"].items()) if r["label_map"] else "from the data"
+        channels = "from the data" if r["channels"] is None else str(r["channels"])
+        table.add_row(r["name"], r["modality"], r["organ"], channels, labels)
     Console(soft_wrap=True, highlight=False).print(table)
 
 

@@ -13,19 +13,27 @@ from .slices import SliceArrays, SliceDataset
 def make_dataset(
     name: str,
     config: DatasetConfig,
-    label_map: dict[int, str],
-    channels: int,
+    label_map: dict[int, str] | None,
+    channels: int | None,
     sources: list[tuple[str, int, int]],
     build: Callable[[], SliceArrays],
     info: dict[str, Any] | None = None,
     group_names: list[str] | None = None,
 ) -> SliceDataset:
     """Build (or read from the cache) one split and wrap it, validating the contract.
-    ``group_names``: the data set's classes in their order, when its slices carry one."""
+    ``group_names``: the data set's classes in their order, when its slices carry one. A
+    ``label_map`` or ``channels`` of None is read from the files: the builder puts them in
+    ``SliceArrays.extra`` (``label_map`` with string keys, ``channels``), cached with the arrays."""
     # the validation split is cut from the training split after the build (factory.load_dataset)
     fields = config.model_dump(mode="json", exclude={"cache", "data_root", "val_fraction", "val_seed"})
     key = cache_key(name, fields, sources)
     arrays = cached(name, key, build, enabled=config.cache)
+    found = arrays.extra or {}
+    if label_map is None:
+        label_map = {int(k): v for k, v in found["label_map"].items()}
+    if channels is None:
+        channels = int(found["channels"])
+    info = {**found, **(info or {})}
     return SliceDataset(name, config.split, arrays, label_map, channels,
                         {"config": fields, "cache_key": key, **(info or {})}, group_names)
 

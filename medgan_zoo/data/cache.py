@@ -64,8 +64,9 @@ def _read(path: Path) -> SliceArrays:
     subject_ids = json.loads(metadata["subject_ids"])
     volume_ids = json.loads(metadata["volume_ids"])
     groups = json.loads(metadata["groups"]) if "groups" in metadata else None
+    extra = json.loads(metadata["extra"]) if "extra" in metadata else None
     return SliceArrays(images, masks, [subject_ids[i] for i in index.tolist()],
-                       [volume_ids[i] for i in volume_index.tolist()], groups)
+                       [volume_ids[i] for i in volume_index.tolist()], groups, extra)
 
 
 def _ids_and_index(per_slice: list[str]) -> tuple[list[str], np.ndarray]:
@@ -91,6 +92,8 @@ def _write(path: Path, arrays: SliceArrays) -> None:
         metadata = {"subject_ids": json.dumps(subject_ids), "volume_ids": json.dumps(volume_ids)}
         if arrays.groups is not None:
             metadata["groups"] = json.dumps(arrays.groups)
+        if arrays.extra is not None:
+            metadata["extra"] = json.dumps(arrays.extra)
         save_file(tensors, str(tmp), metadata=metadata)
         os.replace(tmp, path)
     finally:

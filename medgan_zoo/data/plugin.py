@@ -7,6 +7,7 @@ from typing import Any
 from ..hookspecs import Register, hookimpl
 from ..specs import DatasetSpec
 from . import configs
+from .folder.config import FolderConfig
 from .labels import ACDC_LABELS, IDRID_LABELS, SLIVER07_LABELS
 
 _PKG = "medgan_zoo.data"
@@ -29,6 +30,11 @@ def register_datasets(register: Register) -> None:
     register(DatasetSpec(
         name="idrid", **_RETINA, config=configs.IdridConfig, factory=f"{_PKG}.idrid:load_idrid",
         summary="IDRiD fundus photographs with optic-disc masks (54 training, 27 test).",
+    ))
+    register(DatasetSpec(
+        name="folder", modality="your own (CT, MR, photographs)", organ="any", channels=None, label_map=None,
+        config=FolderConfig, factory=f"{_PKG}.folder.load:load_folder",
+        summary="Your own images and masks: PNG/JPEG/TIFF/BMP, NIfTI, MetaImage or NRRD in a folder (no plugin).",
     ))
     register(DatasetSpec(
         name="acdc-phantom", **_CARDIAC, phantom=True, config=configs.AcdcPhantomConfig,

@@ -26,6 +26,7 @@ class SliceArrays:
     subjects: list[str]  # one per slice: the patient (splits never cut through one)
     volumes: list[str] | None = None  # one per slice: the scored volume (None: the subject's)
     groups: list[str | None] | None = None  # one per slice: the subject's class (None: unknown); None: no classes
+    extra: dict[str, Any] | None = None  # what a builder learned from the files (a label map), cached with them
 
     @property
     def volume_ids(self) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..metric import Cell, MetricResult
 from .configs import DiceConfig
 
@@ -95,6 +96,9 @@ class DiceMetric:
 
         c = self.config
         test = ctx.real(ctx.eval_split)
+        if test.info.get("masks") is False:
+            raise ConfigError(f"dice: {ctx.dataset} was loaded without masks (masks=false); the Dice protocol "
+                              "trains and scores a U-Net on image/mask pairs")
         classes = len(test.label_map)
         volumes = [test.volume_ids[i] for i in test.volume_index.tolist()]
 

@@ -42,19 +42,26 @@ def default_metrics(note=None) -> list[str]:
     return chosen
 
 
-def _check_samples(samples, spec) -> None:
+def _check_samples(samples, name: str, channels: int, label_map: dict[int, str]) -> None:
     images, masks = samples.images, samples.masks
-    if images.shape[1] != spec.channels:
-        raise EvaluationError(f"the samples have {images.shape[1]} image channel(s) but {spec.name} has "
-                              f"{spec.channels}")
+    if images.shape[1] != channels:
+        raise EvaluationError(f"the samples have {images.shape[1]} image channel(s) but {name} has {channels}")
     if not torch.isfinite(images).all():
         bad = (~torch.isfinite(images)).flatten(1).any(1).nonzero().flatten().tolist()
         raise EvaluationError(f"samples {bad[:10]} contain NaN or inf")
-    if samples.label_map and {int(k): v for k, v in samples.label_map.items()} != spec.label_map:
-        raise EvaluationError(f"the samples' label map {samples.label_map} differs from {spec.name}'s "
-                              f"{spec.label_map}")
-    if masks.numel() and int(masks.max()) >= len(spec.label_map):
-        raise EvaluationError(f"mask values up to {int(masks.max())} are outside {spec.name}'s label map")
+    if samples.label_map and {int(k): v for k, v in samples.label_map.items()} != label_map:
+        raise EvaluationError(f"the samples' label map {samples.label_map} differs from {name}'s {label_map}")
+    if masks.numel() and int(masks.max()) >= len(label_map):
+        raise EvaluationError(f"mask values up to {int(masks.max())} are outside {name}'s label map")
+
+
+def data_shape(spec, load_train) -> tuple[int, dict[int, str]]:
+    """A data set's image channels and label map: the spec's, or (a data set of the user's own
+    files, whose spec leaves them to the data) its training split's."""
+    if spec.channels is not None and spec.label_map is not None:
+        return spec.channels, dict(spec.label_map)
+    train = load_train()
+    return train.channels, dict(train.label_map)
 
 
 def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | None = None, *,
@@ -106,7 +113,7 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
         out_path.mkdir(parents=True, exist_ok=True)
         log = out_path / "evaluation.log"
     model_info = None if isinstance(source, Samples) else source.info
-    if model_info is not None and model_info.label_map != data_spec.label_map:
+    if model_info is not None and data_spec.label_map is not None and model_info.label_map != data_spec.label_map:
         raise EvaluationError(f"the model's label map {model_info.label_map} differs from {dataset}'s "
                               f"{data_spec.label_map}")
     instances = {name: spec.resolve_factory()(configs[name]) for name, spec in specs.items()}
@@ -116,9 +123,12 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
         with sharing(False):  # under torchrun only rank 0 prints the estimate: its probe runs alone
             say(paper_scale_warning(source, instances, n, data_spec, run_on), log=log)
     samples = source if isinstance(source, Samples) else source.sample(n, seed=seed, device=device)
-    _check_samples(samples, data_spec)
     ctx = EvalContext(samples, dataset, Path(data_root) if data_root else None, samples.images.shape[-1],
                       dict(dataset_config or {}), run_on, out_path, dict(configs), scale, settings, split)
+    channels, label_map = data_shape(data_spec, lambda: ctx.real("train"))
+    if model_info is not None and model_info.label_map != label_map:
+        raise EvaluationError(f"the model's label map {model_info.label_map} differs from {dataset}'s {label_map}")
+    _check_samples(samples, dataset, channels, label_map)
     results: dict[str, Any] = {}
     with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
         for name in specs:
@@ -144,7 +154,9 @@ def paper_scale_warning(source: Any, metrics: dict[str, Any], n: int, data_spec,
     from .estimate import Probe, describe, estimate_metrics, seconds_per_call
 
     resolution = source.info.resolution if hasattr(source, "info") else source.images.shape[-1]
-    probe = Probe(n, resolution, data_spec.channels, len(data_spec.label_map), device)
+    channels = data_spec.channels or (source.info.image_channels if hasattr(source, "info") else source.images.shape[1])
+    classes = len(data_spec.label_map or (source.info.label_map if hasattr(source, "info") else source.label_map))
+    probe = Probe(n, resolution, channels, classes, device)
     total, parts = estimate_metrics(metrics, probe)
     if hasattr(source, "sample"):
         seconds = seconds_per_call(lambda: source.sample(4, seed=0, device=device), 1) / 4 * n

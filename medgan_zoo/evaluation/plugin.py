@@ -45,7 +45,7 @@ def register_metrics(register: Register) -> None:
         name="mode-coverage", better="lower", config=configs.ModeCoverageConfig,
         factory=f"{_PKG}.coverage:ModeCoverageMetric", column="class TVD", quick={"steps": 600},
         summary="Are all of the data set's classes (ACDC's pathologies) generated, in the real proportions? "
-        "A classifier's class histogram of the samples against the real test slices' (total variation).",
+        "Class shares corrected for a classifier's errors against the held-out slices' (total variation).",
     ))
     register(MetricSpec(
         name="memorisation", better="lower", config=configs.MemorisationConfig,

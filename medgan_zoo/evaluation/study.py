@@ -162,8 +162,9 @@ def _paper_scale_warning(gans: list[str], datasets: list[str], metrics: list[str
     spec = registry.datasets[datasets[0]]
     instances = {m: registry.metrics[m].resolve_factory()(registry.metrics[m].make_config(metric_config.get(m, {})))
                  for m in metrics}
-    seconds, parts = estimate_metrics(instances, Probe(PAPER_SAMPLES, resolution, spec.channels,
-                                                       len(spec.label_map), default_device()))
+    seconds, parts = estimate_metrics(instances, Probe(PAPER_SAMPLES, resolution, spec.channels or 1,
+                                                       len(spec.label_map or {0: "", 1: ""}),
+                                                       default_device()))
     cells = len(gans) * len(datasets)
     return (f"paper scale on the CPU: {cells} cell(s), each training {steps} steps at {resolution} px (the first "
             f"step's time gives that estimate) and evaluating for about {describe(seconds)} ({'; '.join(parts)}; "

@@ -95,7 +95,7 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
                             for label, (_, m) in zip(labels, loaded, strict=True))
         raise ConfigError(f"one report compares models of one data set and resolution; got {listing}")
     for label, (_, m) in zip(labels, loaded, strict=True):
-        if m.info.label_map != spec.label_map:
+        if spec.label_map is not None and m.info.label_map != spec.label_map:
             raise ConfigError(f"{label}'s label map {m.info.label_map} differs from {dataset}'s {spec.label_map}")
     resolution = loaded[0][1].info.resolution
     run_on = torch.device(device) if device else default_device()
@@ -104,6 +104,9 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
     with Progress(stages, "report", enabled=progress, log=out / "report.log") as bar:
         real = load_dataset(dataset, data_root, "train", resolution, **(dataset_config or {}))
         held_out = load_dataset(dataset, data_root, "test", resolution, **(dataset_config or {}))
+        for label, (_, m) in zip(labels, loaded, strict=True):
+            if m.info.label_map != real.label_map:  # a data set whose labels come from its files
+                raise ConfigError(f"{label}'s label map {m.info.label_map} differs from {dataset}'s {real.label_map}")
         real_pick = slices_per_subject(held_out.subject_index, per_subject, seed)
         _write_real_grid(real, out / "real.png", dataset)
         bar.update(1)

@@ -84,6 +84,9 @@ class Trainer:
         check_resume(c, self.out, self.resume)
         self.plugin_callbacks = self._plugin_callbacks()
         self.dataset = load_dataset(c.dataset, c.data_root, "train", c.resolution, **c.dataset_config)
+        if spec.conditional and self.dataset.info.get("masks") is False:
+            raise ConfigError(f"{spec.label} paints images for masks: {c.dataset} was loaded without masks "
+                              "(masks=false); train an unconditional GAN on images only")
         torch.manual_seed(c.seed)
         gan_config = {"resolution": c.resolution, "image_channels": self.dataset.channels,
                       "num_classes": len(self.dataset.label_map), **c.gan_config}

@@ -68,12 +68,12 @@ def create_study(model: Any, dataset: str, *, out: str | Path, n: int = 100, rea
     spec = get_registry().datasets[dataset]
     gan = model if hasattr(model, "sample") else load(model)
     info = gan.info
-    if info.image_channels != spec.channels or info.label_map != spec.label_map:
-        raise ConfigError(f"the model ({info.gan} on {info.dataset}: {info.image_channels} channel(s), labels "
-                          f"{info.label_map}) does not match {dataset} ({spec.channels} channel(s), labels "
-                          f"{spec.label_map})")
-    n_real = round(n * real_fraction)
     test = load_dataset(dataset, data_root, "test", info.resolution, **(dataset_config or {}))
+    channels, label_map = spec.channels or test.channels, spec.label_map or test.label_map
+    if info.image_channels != channels or info.label_map != label_map:
+        raise ConfigError(f"the model ({info.gan} on {info.dataset}: {info.image_channels} channel(s), labels "
+                          f"{info.label_map}) does not match {dataset} ({channels} channel(s), labels {label_map})")
+    n_real = round(n * real_fraction)
     if n_real > len(test):
         raise ConfigError(f"-n {n} with --real-fraction {real_fraction} needs {n_real} real test slices; the test "
                           f"split of {dataset} has {len(test)}: lower -n")
