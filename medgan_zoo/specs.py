@@ -258,6 +258,10 @@ class DatasetSpec(PluginSpec):
     label_map: dict[int, str] | None = Field(description="Mask value -> class name; 0 is background. None: read from "
                                              "the data.")
     phantom: bool = Field(default=False, description="Generated procedurally; needs no data root.")
+    check: Callable[..., Any] | str | None = Field(
+        default=None, description="A function (or 'module:attribute') taking the validated config and returning "
+        "(facts, problems) about the files, every problem collected (`medgan-zoo datasets check`); None: the "
+        "check loads each split.")
 
     @field_validator("label_map")
     @classmethod
@@ -269,6 +273,13 @@ class DatasetSpec(PluginSpec):
                 f"label_map keys must be 0..K-1 with K >= 2 (0 = background), got {sorted(label_map)}"
             )
         return label_map
+
+    def checker(self) -> Callable[..., Any] | None:
+        """The ``check`` function, imported when given as a reference."""
+        if self.check is None or callable(self.check):
+            return self.check
+        module_name, _, attribute = self.check.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
 
 
 class MetricSpec(PluginSpec):

@@ -25,18 +25,23 @@ def _correlated_study(rng, shift: float = 0.0, subjects: int = 50, per: int = 4,
     return real, fake, np.repeat(np.arange(subjects), per)
 
 
-def _rejections(shift: float, studies: int, seed: int) -> float:
+def _studies(shift: float, studies: int, seed: int) -> list:
     rng = np.random.default_rng(seed)
-    p = []
-    for _ in range(studies):
-        real, fake, ids = _correlated_study(rng, shift)
-        p.append(knn_two_sample(real, fake, ids, seed=int(rng.integers(2**31)), permutations=199,
-                                bootstrap=50).p_value)
-    return float(np.mean(np.array(p) <= 0.05))
+    return [knn_two_sample(*_correlated_study(rng, shift), seed=int(rng.integers(2**31)), permutations=199)
+            for _ in range(studies)]
+
+
+def _rejections(shift: float, studies: int, seed: int) -> float:
+    return float(np.mean([t.p_value <= 0.05 for t in _studies(shift, studies, seed)]))
 
 
 def test_the_two_sample_test_holds_its_level_with_correlated_slices():
-    assert _rejections(0.0, 1000, seed=11) <= 0.07
+    tests = _studies(0.0, 1000, seed=11)
+    assert np.mean([t.p_value <= 0.05 for t in tests]) <= 0.07
+    # the chance-corrected accuracy is 0.5 on average, and its interval holds 0.5 as often as it says
+    assert abs(np.mean([t.accuracy for t in tests]) - 0.5) < 0.01
+    assert np.mean([t.low <= 0.5 <= t.high for t in tests]) >= 0.93
+    assert np.mean([t.raw_accuracy for t in tests]) < 0.5  # what the correction corrects
 
 
 def test_the_two_sample_test_finds_half_an_sd_in_four_of_sixteen_dimensions():
@@ -51,8 +56,8 @@ def test_the_old_binomial_reading_of_the_same_accuracies_would_not_hold_its_leve
     rejected = []
     for _ in range(300):
         real, fake, ids = _correlated_study(rng)
-        test = knn_two_sample(real, fake, ids, seed=int(rng.integers(2**31)), permutations=1, bootstrap=10)
-        correct = int(round(test.accuracy * test.n))
+        test = knn_two_sample(real, fake, ids, seed=int(rng.integers(2**31)), permutations=1)
+        correct = int(round(test.raw_accuracy * test.n))
         rejected.append(binomtest(correct, test.n, 0.5, alternative="greater").pvalue <= 0.05)
     permutation = _rejections(0.0, 300, seed=13)
     assert permutation <= 0.07 and np.mean(rejected) >= permutation  # the binomial reading rejects more
@@ -194,3 +199,27 @@ def test_a_classifier_that_confuses_classes_wholesale_gives_no_verdict():
     predicted = np.where(truth == 2, 2, np.where(coin, 0, 1))
     result = corrected_shares(truth, predicted, rng.integers(0, 3, 500), 3, bootstrap=50)
     assert result["condition_number"] > 50 and result["missing"] is None and "ill-conditioned" in result["note"]
+
+
+def test_coverage_intervals_resample_subjects_whose_slices_share_mistakes():
+    """Held-out subjects whose slices the classifier gets wrong together (a subject-level confusion):
+    resampling slices makes the intervals too narrow; resampling subjects keeps them honest."""
+    from medgan_zoo.evaluation.label_shift import corrected_shares
+
+    rng = np.random.default_rng(31)
+    k, covered_slices, covered_subjects = 3, 0, 0
+    for _ in range(60):
+        subject_class = rng.integers(0, k, 20)
+        truth = np.repeat(subject_class, 10)
+        # each subject is read as one class for most of its slices: right for 70% of subjects
+        read_as = np.where(rng.random(20) < 0.7, subject_class, (subject_class + rng.integers(1, k, 20)) % k)
+        predicted = np.where(rng.random(200) < 0.9, np.repeat(read_as, 10), rng.integers(0, k, 200))
+        generated_truth = rng.choice(k, 3000, p=np.full(k, 1 / k))
+        generated = np.where(rng.random(3000) < 0.7, generated_truth, (generated_truth + rng.integers(1, k, 3000)) % k)
+        true_share = np.full(k, 1 / k)
+        by_slice = corrected_shares(truth, predicted, generated, k, real_share=true_share, bootstrap=200, seed=1)
+        by_subject = corrected_shares(truth, predicted, generated, k, real_share=true_share, bootstrap=200, seed=1,
+                                      subjects=np.repeat(np.arange(20), 10))
+        covered_slices += np.mean((by_slice["low"] <= true_share) & (true_share <= by_slice["high"]))
+        covered_subjects += np.mean((by_subject["low"] <= true_share) & (true_share <= by_subject["high"]))
+    assert covered_subjects / 60 > covered_slices / 60 and covered_subjects / 60 >= 0.85

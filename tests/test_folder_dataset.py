@@ -171,9 +171,14 @@ def test_a_model_trained_on_a_folder_keeps_its_label_names(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["label_map"]["2"] == "cavity"
     samples = model.sample(3, seed=0)
     assert samples.label_map == {0: "background", 1: "wall", 2: "cavity"} and samples.images.shape == (3, 1, 32, 32)
-    results = zoo.evaluate(model, "folder", ["memorisation"], n=8, scale="quick", data_root=root,
-                           dataset_config=settings, progress=False)
-    assert results["meta"]["split"] == "test" and "memorisation" in results
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["training"]["train_config"]
+    assert recorded["data_root"] == "mine" and str(tmp_path) not in json.dumps(recorded)  # no local paths shared
+    unet = {"steps": 3, "encoder_depth": 3, "decoder_channels": [8, 8, 8], "batch_size": 4}
+    results = zoo.evaluate(model, "folder", ["dice", "unet-fd", "memorisation"], n=8, scale="quick", data_root=root,
+                           dataset_config=settings, progress=False,
+                           metric_config={"dice": {**unet, "sources": ["synthetic"]}, "unet-fd": unet})
+    assert results["meta"]["split"] == "test" and results["dice"]["split"] == "test"
+    assert 0 <= results["dice"]["dice"] <= 1 and results["unet-fd"]["small_sample"] is True
 
 
 def test_images_only_train_an_unconditional_gan_and_spade_and_dice_refuse(tmp_path):
@@ -314,3 +319,73 @@ def test_a_split_too_large_for_memory_is_refused_before_reading(tmp_path, monkey
     monkeypatch.setattr(load, "read", lambda *a: pytest.fail("read before the memory check"))
     with pytest.raises(DatasetError, match="would take about"):
         zoo.load_dataset("folder", root, "all", 64, cache=False)
+
+
+def test_datasets_check_lists_what_it_found_and_every_problem(tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from medgan_zoo.cli import cli
+
+    root = write_png_folder(tmp_path / "mine", subjects=3, per=2)
+    good = CliRunner().invoke(cli, ["datasets", "check", "folder", "--data-root", str(root), "--resolution", "32",
+                                    "--out", str(tmp_path / "grid.png")])
+    assert good.exit_code == 0, good.output
+    assert "labels (value name pixel share): 0 background" in good.output and "no problems found" in good.output
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+    # two broken masks: one of another size, one with a value the label file lacks; both are reported
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(root / "masks" / "subj00_slice0.png")
+    Image.fromarray(np.full((40, 40), 7, np.uint8)).save(root / "masks" / "subj01_slice1.png")
+    bad = CliRunner().invoke(cli, ["datasets", "check", "folder", "--data-root", str(root), "--json"])
+    assert bad.exit_code == 1
+    report = json.loads(bad.output)
+    assert len(report["problems"]) == 2 and report["preview"] is None
+    assert "subj00_slice0.png: mask shape (10, 10) differs from its image" in report["problems"][0]
+    assert "mask value 7 is in the masks but not in the label file" in report["problems"][1]
+    phantom = CliRunner().invoke(cli, ["datasets", "check", "acdc-phantom", "--resolution", "32", "--set",
+                                       "train_subjects=2", "--set", "test_subjects=1"])
+    assert phantom.exit_code == 0 and "train: 2 subjects" in phantom.output
+
+
+def test_spade_and_the_report_run_on_a_folder(tmp_path):
+    pytest.importorskip("umap")
+    if "spade" not in zoo.get_registry().gans:
+        pytest.skip("the SPADE plugin is not installed")
+    root = write_png_folder(tmp_path / "mine", subjects=6, per=3)
+    data = {"subject_pattern": r"(subj\d+)_", "test_fraction": 0.34}
+    zoo.train("spade", "folder", out=tmp_path / "spade", data_root=root, resolution=32, steps=2, progress=False,
+              dataset_config=data, gan_config={"preset": "fast", "batch_size": 4, "mask_source": "bank"})
+    model = zoo.load(tmp_path / "spade")
+    assert model.info.label_map == {0: "background", 1: "wall", 2: "cavity"}
+    page = zoo.report([tmp_path / "spade"], "folder", out=tmp_path / "report", data_root=root, n=24,
+                      dataset_config=data, progress=False, permutations=50,
+                      metric_config={"unet-fd": {"steps": 5, "encoder_depth": 3, "decoder_channels": [8, 8, 8]}})
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    (test,) = report["spaces"][0]["tests"].values()
+    assert page.is_file() and report["dataset"] == "folder" and report["knn"]["real_split"] == "test"
+    assert test["subjects"] == 2 and test["p_value"] is None  # 2 held-out subjects: described, not tested
+
+
+def test_nan_voxels_and_two_dicom_series_in_one_folder_are_refused(tmp_path):
+    root = tmp_path / "nan"
+    (root / "a").mkdir(parents=True)
+    volume = np.zeros((6, 6, 3), np.float32)
+    volume[2, 2, 1] = np.nan
+    _nifti(root / "a" / "v.nii.gz", volume, np.eye(4))
+    with pytest.raises(DatasetError, match=r"a/v.nii.gz: the image holds NaN or infinite values"):
+        zoo.load_dataset("folder", root, "all", 16, masks=False, modality="mr", cache=False)
+    both = tmp_path / "two" / "p"
+    _write_series(both, np.zeros((3, 8, 8), np.int16))
+    other = tmp_path / "other"
+    _write_series(other, np.ones((3, 8, 8), np.int16))
+    import SimpleITK as sitk
+
+    for k, path in enumerate(sorted(other.glob("*.dcm"))):  # a second series (another UID) in the same folder
+        image = sitk.ReadImage(str(path))
+        image.SetMetaData("0020|000e", "1.2.826.0.1.3680043.2.1125.1.2")
+        writer = sitk.ImageFileWriter()
+        writer.KeepOriginalImageUIDOn()
+        writer.SetFileName(str(both / f"t{k:03d}.dcm"))
+        writer.Execute(image)
+    with pytest.raises(DatasetError, match=r"two/p: 2 DICOM series in one folder"):
+        zoo.load_dataset("folder", tmp_path / "two", "all", 16, masks=False, cache=False)

@@ -77,3 +77,13 @@ def test_a_sweep_never_asks_for_test_and_best_evaluate_scores_test_once(tmp_path
     tested = json.loads((tmp_path / "best" / "evaluation-test" / "evaluation.json").read_text())
     assert tested["meta"]["split"] == "test" and "scored once on the test split" in best.output
     assert json.loads((tmp_path / "best" / "evaluation" / "evaluation.json").read_text())["meta"]["split"] == "val"
+
+
+def test_objectives_that_choose_their_real_split_compare_against_val_in_a_sweep():
+    from medgan_zoo.search.run import held_out_objectives
+
+    assert held_out_objectives(["unet-fd", "dice"], {"unet-fd": {"steps": 5}}) == {
+        "unet-fd": {"steps": 5, "split": "val"}}  # dice reads ctx.eval_split, which the sweep sets
+    for wrong in ("test", "all", "train"):
+        with pytest.raises(zoo.ConfigError, match=f"unet-fd.split='{wrong}' is refused"):
+            held_out_objectives(["unet-fd"], {"unet-fd": {"split": wrong}})

@@ -106,3 +106,74 @@ def datasets_preview(name: str, data_root: Path | None, split: str, resolution: 
     out.parent.mkdir(parents=True, exist_ok=True)
     save_grid(grid, out, f"{name} ({split}): each slice beside itself with its mask", dataset.label_map)
     click.echo(f"wrote {out} ({len(picks)} slices of {name} {split})")
+
+
+def check_data(name: str, root: Path | None, size: int, settings: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """(facts, problems) of a data set: its spec's own ``check`` when it has one (every problem of
+    every file), else each split loaded and summarised (the first problem of each)."""
+    from ..errors import MedganZooError
+
+    spec = get_registry().datasets[name]
+    values = opt.parse_settings(settings)
+    size = values.pop("resolution", size)
+    root = values.pop("data_root", root)
+    checker = spec.checker()
+    if checker is not None:
+        config_values: dict[str, Any] = {"resolution": size, **values}
+        if root is not None:
+            config_values["data_root"] = root
+        return checker(spec.make_config(config_values))
+    facts: dict[str, Any] = {"summary": []}
+    problems: list[str] = []
+    for split in ("train", "test"):
+        try:
+            data = load(name, root, split, size, settings)
+        except MedganZooError as exc:
+            problems.append(f"{split}: {exc}")
+            continue
+        summary = data.summary()
+        facts[split] = summary
+        facts["summary"].append(f"{split}: {summary['subjects']} subjects, {summary['slices']} slices, labels "
+                                + ", ".join(f"{k} {v:.2%}" for k, v in summary["class_frequencies"].items()))
+    return facts, problems
+
+
+@datasets.command("check")
+@click.argument("name")
+@opt.data_root
+@opt.resolution
+@opt.dataset_settings
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a preview grid (PNG) of the training split with the masks overlaid.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@click.pass_context
+def datasets_check(ctx: click.Context, name: str, data_root: Path | None, resolution: int, settings: tuple[str, ...],
+                   out: Path | None, as_json: bool) -> None:
+    """Read every file of NAME (e.g. your own folder) and list what was found and every problem, one
+    line each naming the file; exit status 1 when there are problems."""
+    facts, problems = check_data(name, data_root, resolution, settings)
+    preview = None
+    if out is not None and not problems:
+        import torch
+
+        from ..data.preview import overlay_grid, save_grid
+
+        dataset = load(name, data_root, "train", resolution, settings)
+        picks = torch.linspace(0, len(dataset) - 1, min(16, len(dataset))).round().long().unique()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_grid(overlay_grid(dataset.images[picks], dataset.masks[picks], columns=4), out,
+                  f"{name} (train): each slice beside itself with its mask", dataset.label_map)
+        preview = str(out)
+    if as_json:
+        opt.print_json({"name": name, "facts": {k: v for k, v in facts.items() if k != "summary"},
+                        "problems": problems, "preview": preview})
+    else:
+        for line in facts.get("summary", []):
+            click.echo(line)
+        for problem in problems:
+            click.echo(f"problem: {problem}")
+        if preview:
+            click.echo(f"wrote {preview}")
+        click.echo(f"{len(problems)} problem(s)" if problems else "no problems found")
+    if problems:
+        ctx.exit(1)

@@ -33,7 +33,7 @@ def register_datasets(register: Register) -> None:
     ))
     register(DatasetSpec(
         name="folder", modality="your own (CT, MR, photographs)", organ="any", channels=None, label_map=None,
-        config=FolderConfig, factory=f"{_PKG}.folder.load:load_folder",
+        config=FolderConfig, factory=f"{_PKG}.folder.load:load_folder", check=f"{_PKG}.folder.check:inspect",
         summary="Your own images and masks: PNG/JPEG/TIFF/BMP, NIfTI, MetaImage or NRRD in a folder (no plugin).",
     ))
     register(DatasetSpec(

@@ -38,23 +38,36 @@ def resample_square(
     antialiasing when shrinking), masks by nearest neighbour; the square is centre-cropped or padded
     with ``background`` (per channel when an array) and label 0.
     """
-    channels, height, width = image.shape
+    images, masks = resample_batch(image[None], mask[None], spacing, resolution, field_of_view_mm, background)
+    return images[0], masks[0]
+
+
+def resample_batch(
+    images: np.ndarray,
+    masks: np.ndarray,
+    spacing: tuple[float, float],
+    resolution: int,
+    field_of_view_mm: float | None,
+    background: float | np.ndarray = -1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`resample_square` of slices that share a shape and spacing ([N,C,H,W] and [N,H,W]), in
+    one interpolation call (a volume's slices): the same numbers, without a call per slice."""
+    count, channels, height, width = images.shape
     extent = (height * spacing[0], width * spacing[1])
     pixel = (field_of_view_mm or max(extent)) / resolution
     size = (max(1, round(extent[0] / pixel)), max(1, round(extent[1] / pixel)))
-    img = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
-    msk = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.uint8))[None, None]
+    img = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    msk = torch.from_numpy(np.ascontiguousarray(masks, dtype=np.uint8))[:, None]
     if size != (height, width):
         shrinking = size[0] < height or size[1] < width
         img = F.interpolate(img, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
         msk = F.interpolate(msk.float(), size=size, mode="nearest-exact").to(torch.uint8)
-    out_img = np.empty((channels, resolution, resolution), dtype=np.float32)
-    out_img[:] = np.asarray(background, dtype=np.float32).reshape(-1, 1, 1)
-    out_msk = np.zeros((resolution, resolution), dtype=np.uint8)
-    src = [_centre(size[0], resolution), _centre(size[1], resolution)]
-    (sy, dy, ny), (sx, dx, nx) = src
-    out_img[:, dy:dy + ny, dx:dx + nx] = img[0, :, sy:sy + ny, sx:sx + nx].numpy()
-    out_msk[dy:dy + ny, dx:dx + nx] = msk[0, 0, sy:sy + ny, sx:sx + nx].numpy()
+    out_img = np.empty((count, channels, resolution, resolution), dtype=np.float32)
+    out_img[:] = np.asarray(background, dtype=np.float32).reshape(1, -1, 1, 1)
+    out_msk = np.zeros((count, resolution, resolution), dtype=np.uint8)
+    (sy, dy, ny), (sx, dx, nx) = _centre(size[0], resolution), _centre(size[1], resolution)
+    out_img[:, :, dy:dy + ny, dx:dx + nx] = img[:, :, sy:sy + ny, sx:sx + nx].numpy()
+    out_msk[:, dy:dy + ny, dx:dx + nx] = msk[:, 0, sy:sy + ny, sx:sx + nx].numpy()
     np.clip(out_img, -1.0, 1.0, out=out_img)  # interpolation may overshoot by rounding
     return out_img, out_msk
 

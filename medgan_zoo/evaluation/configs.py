@@ -19,7 +19,8 @@ class InceptionConfig(PluginConfig):
         "pytorch-fid's pt_inception-...); None: $MEDGAN_ZOO_INCEPTION_WEIGHTS, the torch hub cache, a download.",
     )
     batch_size: int = Field(default=64, ge=1, description="Images per Inception forward pass.")
-    split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+    split: Literal["train", "val", "test", "all"] = Field(
+        default="train", description="Real split to compare against (a sweep sets val).")
     real_samples: int | None = Field(
         default=None, ge=2,
         description="Use this many real images, evenly spaced through the split (None: all of it).",
@@ -34,7 +35,7 @@ class KidConfig(InceptionConfig):
     subsets: int = Field(default=100, ge=1, description="Random subsets averaged (torch-fidelity: 100).")
     subset_size: int = Field(
         default=1000, ge=2,
-        description="Samples per subset; larger than either set is refused, as torch-fidelity does.",
+        description="Samples per subset; larger than a set: that set's size, with a note (torch-fidelity refuses).",
     )
     seed: int = Field(default=2020, description="Seed of the subset draws (torch-fidelity's default).")
 
@@ -66,7 +67,8 @@ class DiceConfig(UnetConfig):
 class UnetFdConfig(UnetConfig):
     steps: int = Field(default=2000, ge=1, description="Optimiser steps of the reference U-Net (pinned recipe).")
     seed: int = Field(default=0, description="Seed of the reference U-Net (pinned recipe).")
-    split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+    split: Literal["train", "val", "test", "all"] = Field(
+        default="train", description="Real split to compare against (a sweep sets val).")
 
 
 class PrdcConfig(PluginConfig):
@@ -78,7 +80,8 @@ class PrdcConfig(PluginConfig):
     features: Literal["unet", "inception", "pixels"] = Field(
         default="unet", description="Feature space: the reference U-Net's bottleneck, Inception pool3, or pixels."
     )
-    split: Literal["train", "test", "all"] = Field(default="train", description="Real split to compare against.")
+    split: Literal["train", "val", "test", "all"] = Field(
+        default="train", description="Real split to compare against (a sweep sets val).")
 
 
 class MemorisationConfig(PluginConfig):

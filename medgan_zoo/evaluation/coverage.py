@@ -122,7 +122,7 @@ class ModeCoverageMetric:
         train, test = ctx.real("train"), ctx.real(ctx.eval_split)
         names = list(train.group_names)
         k, labels = len(names), len(train.label_map)
-        y_train, y_test = labelled(train, "training"), labelled(test, "test")
+        y_train, y_test = labelled(train, "training"), labelled(test, ctx.eval_split)
 
         def inputs(images: Tensor, masks: Tensor) -> Tensor:
             return classifier_inputs(images, masks, labels, c.inputs)
@@ -137,7 +137,8 @@ class ModeCoverageMetric:
 
         real_share, fake_share = histogram(test_predicted, k), histogram(generated, k)
         shift = corrected_shares(y_test.numpy(), test_predicted.numpy(), generated.numpy(), k,
-                                 missing_fraction=c.missing_fraction, seed=c.seed)
+                                 missing_fraction=c.missing_fraction, seed=c.seed,
+                                 subjects=test.subject_index.numpy())
         values: dict[str, Any] = {
             "tvd": shift["tvd"], "tvd_low": shift["tvd_low"], "tvd_high": shift["tvd_high"],
             "classes": names,
@@ -154,7 +155,8 @@ class ModeCoverageMetric:
             "classifier_confusion": matrix.tolist(),
             "classifier_recall": {names[i]: float(matrix[i, i] / matrix[i].sum().clamp(min=1)) for i in range(k)},
             "split": ctx.eval_split, "inputs": c.inputs, "steps": c.steps,
-            "method": "black-box shift estimation (Lipton et al. 2018), 500 bootstrap draws",
+            "method": "black-box shift estimation (Lipton et al. 2018), 500 bootstrap draws over held-out "
+                      "subjects and samples",
         }
         if "note" in shift:
             values["note"] = shift["note"]

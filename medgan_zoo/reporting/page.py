@@ -71,9 +71,11 @@ def render(data: dict[str, Any]) -> str:
                  "the generators nor the feature networks saw, a few slices of each subject) and of each model's "
                  "samples (colour), one embedding per feature space so the panels share their axes. Under each "
                  "panel and in the table: the cross-validated balanced accuracy of a k-nearest-neighbour classifier "
-                 "telling real from generated in the full feature space (not the projection). 0.5 means the space "
-                 "cannot tell them apart, 1 that it always can; the accuracy is the effect size. The interval is a "
-                 "bootstrap over subjects; p is a permutation p-value (null hypothesis: real and generated "
+                 "telling real from generated in the full feature space (not the projection), corrected to this "
+                 "design's chance level (the permutations' mean, shown: a little under 0.5 because a point's own "
+                 "subject is left out of its neighbourhood). 0.5 means the space cannot tell them apart, 1 that it "
+                 "always can; the accuracy is the effect size. The interval is the accuracy +- 1.96 times the "
+                 "permutations' standard deviation; p is a permutation p-value (null hypothesis: real and generated "
                  "features come from one distribution; the unit of independence is the subject, so a subject's "
                  "slices keep one label in every permutation). A small p says this feature space separates the "
                  "two sets, not how much that matters, nor anything about other feature spaces.</p>")
@@ -84,7 +86,7 @@ def render(data: dict[str, Any]) -> str:
         parts.append(f"<figure><img src='{escape(space['figure'])}' alt='UMAP of {escape(space['name'])} "
                      "features'></figure>")
         parts.append("<table><tr><th>model</th><th>kNN balanced accuracy</th><th>95% interval</th>"
-                     "<th>permutation p</th><th>real subjects</th><th>points</th></tr>")
+                     "<th>permutation p</th><th>chance (raw)</th><th>k</th><th>real subjects</th><th>points</th></tr>")
         declined = []
         for label, test in space["tests"].items():
             if test["p_value"] is None:
@@ -93,8 +95,10 @@ def render(data: dict[str, Any]) -> str:
             else:
                 interval, p = f"[{test['low']:.3f}, {test['high']:.3f}]", _p(test["p_value"])
             accuracy = "-" if test["accuracy"] is None else f"{test['accuracy']:.3f}"
+            chance = "-" if test.get("chance") is None else f"{test['chance']:.3f} ({test['raw_accuracy']:.3f})"
             parts.append(f"<tr><td>{escape(label)}</td><td class='number'>{accuracy}</td>"
-                         f"<td>{interval}</td><td>{p}</td><td>{test['subjects']}</td><td>{test['n']}</td></tr>")
+                         f"<td>{interval}</td><td>{p}</td><td>{chance}</td><td>{test['k']}</td>"
+                         f"<td>{test['subjects']}</td><td>{test['n']}</td></tr>")
         parts.append("</table>")
         if declined:
             parts.append(f"<p class='note'>No p-value or interval: {escape(declined[0])}. At that size the test is "
@@ -106,10 +110,12 @@ def render(data: dict[str, Any]) -> str:
     parts.append("<li>UMAP (umap-learn " + escape(umap["version"]) + "): " + ", ".join(
         f"{escape(k)}={escape(str(v))}" for k, v in umap["params"].items()) + ".</li>")
     knn = data["knn"]
-    parts.append(f"<li>Two-sample test: {knn['k']}-nearest-neighbour majority vote on standardised features; "
+    parts.append(f"<li>Two-sample test: k-nearest-neighbour majority vote (k as in each table, odd, about 2 sqrt(n)) "
+                 "on standardised features; "
                  f"real side: the {escape(str(knn.get('real_split', 'test')))} split, at most "
                  f"{knn.get('per_subject', '-')} slices per subject at random positions; generated points "
-                 f"subsampled to as many; {knn['folds']} folds by subject (generated points in groups of the same "
+                 f"subsampled to as many (or whole real subjects dropped when the generated side is smaller); "
+                 f"{knn['folds']} folds by subject (generated points in groups of the same "
                  f"sizes); {knn.get('permutations', '-')} label permutations by subject; no p-value below "
                  "20 subjects.</li>")
     parts.append(f"<li>medgan-zoo {escape(data['version'])}, {escape(data['created'])}. Every number is in "

@@ -58,6 +58,7 @@ def evaluate_best(name: str, out: str | Path, storage: str | None = None, folder
     _, _, settings = open_existing(name, storage, folder)
     return evaluate(Path(out), settings.dataset, list(settings.objectives), n=settings.samples, scale=settings.scale,
                     data_root=data_root, dataset_config=settings.dataset_config,
-                    metric_config={k: v for k, v in settings.metric_config.items() if k in settings.objectives},
+                    metric_config={k: {f: x for f, x in v.items() if not (f == "split" and x == "val")}
+                                   for k, v in settings.metric_config.items() if k in settings.objectives},
                     seed=settings.seed, device=device, out=Path(out) / "evaluation-test", progress=progress,
                     split="test")

@@ -42,6 +42,25 @@ class SweepResult:
     best: list[dict[str, Any]] = field(default_factory=list)
 
 
+def held_out_objectives(objectives: list[str], metric_config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """An objective whose metric compares against a real split of its choosing (a ``split`` config
+    field: FID, KID, U-Net FD, PRDC) compares against the validation split in a sweep; test or all
+    are refused (selecting on the number you report), train would reward memorising it."""
+    from ..registry import get_registry
+
+    out = dict(metric_config)
+    for name in objectives:
+        spec = get_registry().metrics[name]
+        if "split" not in spec.config.model_fields:
+            continue
+        chosen = (out.get(name) or {}).get("split", "val")
+        if chosen != "val":
+            raise ConfigError(f"objective {name!r}: a sweep compares against the validation split; {name}.split="
+                              f"{chosen!r} is refused (the test split is scored once, by `sweep best --evaluate`)")
+        out[name] = {**(out.get(name) or {}), "split": "val"}
+    return out
+
+
 def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | None = None,
           space: str | Path | None = None, objective: str | list[str] = "fid", workers: int = 1,
           devices: list[str] | None = None, resolution: int = 64, steps: int = 2000,
@@ -74,6 +93,7 @@ def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | Non
         raise ConfigError("a sweep selects models on a validation split: dataset.val_fraction must be above 0 "
                           f"(default {VAL_FRACTION}); the test split is scored once, by `sweep best --evaluate`")
     get_registry().datasets[dataset].make_config({"resolution": resolution, **dataset_config})
+    metric_config = held_out_objectives(objectives, dict(metric_config or {}))
     fixed = dict(fixed or {})
     get_registry().gans[gan].make_config({"resolution": resolution, **fixed})  # a bad --set fails first
     loaded.check(gan, fixed)

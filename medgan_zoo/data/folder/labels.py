@@ -68,11 +68,11 @@ def mask_values(mask: np.ndarray, path: Path, colours: dict[tuple[int, int, int]
     if mask.dtype.kind == "f":
         if not np.isfinite(mask).all() or (mask != np.round(mask)).any():
             raise DatasetError(f"{path}: a mask must hold integer labels (found fractional or NaN values)")
-    values = mask.astype(np.int64)
-    present = set(np.unique(values).tolist())
-    if present <= {0, 255} and 255 in present and (names is None or 255 not in names):
-        values = (values > 0).astype(np.int64)
-    if (values < 0).any():
+    values = mask if mask.dtype in (np.uint8, np.uint16) else mask.astype(np.int64)  # no copy when unsigned
+    if values.size and values.max() == 255 and (names is None or 255 not in names) \
+            and bool(np.all((values == 0) | (values == 255))):
+        values = (values > 0).astype(np.uint8)
+    if values.dtype.kind == "i" and values.size and values.min() < 0:
         raise DatasetError(f"{path}: negative mask values")
     return values
 

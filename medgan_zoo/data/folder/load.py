@@ -16,7 +16,7 @@ import numpy as np
 from ..build import make_dataset, wanted, with_progress
 from ..cache import file_fingerprints
 from ..files import require_root
-from ..preprocessing import hu_window, percentile_scale, resample_square
+from ..preprocessing import hu_window, percentile_scale, resample_batch
 from ..slices import DatasetError, SliceArrays, SliceDataset
 from .config import FolderConfig
 from .discover import FORMATS, Item, discover
@@ -41,7 +41,6 @@ def load_folder(config: FolderConfig) -> SliceDataset:
     if not chosen:
         raise DatasetError(f"folder: the {config.split} split of {root} is empty ({len(items)} files, all in the "
                            "other split; test_fraction sets the share)")
-    _check_memory(chosen, config)
     group_names = sorted({item.group for item in items if item.group is not None}) or None
     return make_dataset("folder", config, None, None, file_fingerprints(root, files),
                         lambda: _build(root, chosen, config, label_file, group_names is not None),
@@ -81,6 +80,7 @@ def _under(root: Path, path: Path | None) -> Path | None:
 
 def _build(root: Path, items: list[Item], config: FolderConfig, label_file: Path | None,
            with_groups: bool) -> SliceArrays:
+    _check_memory(items, config)  # a cache miss only: a cached split is already in memory's reach
     names, colours = read_label_file(label_file) if label_file is not None else (None, {})
     images: list[np.ndarray] = []
     masks: list[np.ndarray] = []
@@ -98,13 +98,13 @@ def _build(root: Path, items: list[Item], config: FolderConfig, label_file: Path
             _agree(grid, mask_grid, item, config.tolerance)
         picture_slices, spacing = slices(grid, config.axis)
         mask_slices = (slices(mask_grid, config.axis)[0] if mask_grid is not None
-                       else [np.zeros(s.shape[:2], dtype=np.int64) for s in picture_slices])
+                       else [np.zeros(s.shape[:2], dtype=np.uint8) for s in picture_slices])
         scaled = _intensities(grid, picture_slices, item.image, config)
         for image, mask in zip(scaled, mask_slices, strict=True):
             values = mask_values(mask, item.mask, colours, names) if item.mask is not None else mask
             if not config.keep_empty and item.mask is not None and not values.any():
                 continue
-            for v in np.unique(values).tolist():
+            for v in np.flatnonzero(np.bincount(values.ravel())).tolist():
                 if v not in found:
                     found.add(v)
                     where[v] = item.mask or item.image
@@ -126,16 +126,26 @@ def _build(root: Path, items: list[Item], config: FolderConfig, label_file: Path
         mapping, values = {0: "background"}, [0]
     lookup = np.full(max(values) + 1, 0, dtype=np.uint8)
     lookup[values] = np.arange(len(values), dtype=np.uint8)
-    out_images, out_masks = [], []
-    for image, mask, spacing in zip(images, masks, spacings, strict=True):
-        i, m = resample_square(image, lookup[mask].astype(np.uint8), spacing, config.resolution,
-                               config.field_of_view_mm)
-        out_images.append(i)
-        out_masks.append(m)
+    out_images = np.empty((len(images), channels_of(images), config.resolution, config.resolution), np.float32)
+    out_masks = np.empty((len(images), config.resolution, config.resolution), np.uint8)
+    start = 0
+    while start < len(images):  # runs of slices with one shape and spacing (a volume's): one call each
+        end = start + 1
+        while end < len(images) and end - start < 512 and images[end].shape == images[start].shape \
+                and spacings[end] == spacings[start]:  # at most 512 slices a call: bounded memory
+            end += 1
+        out_images[start:end], out_masks[start:end] = resample_batch(
+            np.stack(images[start:end]), lookup[np.stack(masks[start:end])], spacings[start], config.resolution,
+            config.field_of_view_mm)
+        start = end
     extra = {"label_map": {str(k): v for k, v in mapping.items()}, "channels": channels.pop(),
              "label_values": values, "masks": config.masks}
-    return SliceArrays(np.stack(out_images), np.stack(out_masks), subjects, volumes,
+    return SliceArrays(out_images, out_masks, subjects, volumes,
                        groups if with_groups else None, extra)
+
+
+def channels_of(images: list[np.ndarray]) -> int:
+    return int(images[0].shape[0])
 
 
 def _agree(image: Grid, mask: Grid, item: Item, tolerance: float) -> None:
@@ -170,6 +180,8 @@ def _intensities(grid: Grid, parts: list[np.ndarray], path: Path, config: Folder
         modality = "rgb" if grid.array.ndim == 3 else "grey"
     if modality == "ct":
         level, width = config.hu_window
+        if volume:  # once per volume, then sliced
+            return [p[None] for p in slices(Grid(hu_window(grid.array, level, width), grid.spacing), config.axis)[0]]
         return [hu_window(p, level, width)[None] for p in parts]
     if modality == "mr":
         low, high = config.mr_percentiles

@@ -53,11 +53,29 @@ def export(state: TrainState) -> None:
     training: dict[str, Any] = {
         "steps": state.step, "batch_size": state.gan.config.batch_size, "seed": state.config.seed,
         "seconds": round(state.seconds, 1), "images_per_second": round(images_per_second(state), 1),
-        "device": str(state.device), "train_config": json.loads(state.config.model_dump_json())}
+        "device": str(state.device), "train_config": shareable(json.loads(state.config.model_dump_json()))}
     if state.resumed_from:
         training["resumed_from"] = state.resumed_from
     info = info_for(state.config.gan, state.gan, state.dataset, training)
     GanModel(state.gan, info, state.device).save_pretrained(state.out, grid_options=state.grid_options)
+
+
+def shareable(config: dict[str, Any]) -> dict[str, Any]:
+    """The training settings without the machine's paths (a model folder is made to be shared):
+    the data root and any path-like data-set field keep only their file or folder name."""
+    from pathlib import PurePath
+
+    def name(value: Any) -> Any:
+        return PurePath(str(value)).name if value not in (None, "") else value
+
+    out = dict(config)
+    out["data_root"] = name(out.get("data_root"))
+    dataset = dict(out.get("dataset_config") or {})
+    for key in list(dataset):
+        if key == "data_root" or key.endswith(("_csv", "_file", "_root", "_path")):
+            dataset[key] = name(dataset[key])
+    out["dataset_config"] = dataset
+    return out
 
 
 class CheckpointHook(Callback):
