@@ -18,16 +18,17 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_datasets_lists_all_six(runner):
+def test_datasets_lists_all_seven(runner):
     result = runner.invoke(cli, ["datasets", "--json"])
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.output)}
-    assert set(rows) == {"acdc", "sliver07", "idrid", "acdc-phantom", "sliver07-phantom", "idrid-phantom"}
+    assert set(rows) == {"acdc", "sliver07", "idrid", "acdc-phantom", "sliver07-phantom", "idrid-phantom", "folder"}
+    assert rows["folder"]["label_map"] is None and rows["folder"]["channels"] is None  # from the files
     assert rows["acdc"]["label_map"] == {"0": "background", "1": "right ventricle", "2": "myocardium",
                                          "3": "left ventricle"}
     assert rows["idrid-phantom"]["channels"] == 3 and rows["idrid-phantom"]["phantom"] is True
     table = runner.invoke(cli, ["datasets"])
-    assert "fundus photograph" in table.output
+    assert "fundus photograph" in table.output and "from the data" in table.output
 
 
 def test_datasets_show_counts_and_frequencies(runner):

@@ -14,6 +14,17 @@ import medgan_zoo as zoo
 from medgan_zoo.data.slices import DatasetError
 
 
+@pytest.fixture(autouse=True)
+def _locale_kept():
+    """SimpleITK's DICOM I/O in these tests' own helpers may set the process locale: restore it, so
+    no later test in the session writes files as ASCII."""
+    import locale
+
+    saved = locale.setlocale(locale.LC_ALL)
+    yield
+    locale.setlocale(locale.LC_ALL, saved)
+
+
 def _disc(size: int, radius: float, centre: tuple[float, float]) -> np.ndarray:
     yy, xx = np.mgrid[:size, :size]
     return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius ** 2
@@ -234,6 +245,13 @@ def test_pydicoms_own_ct_and_mr_files_load_with_their_modality(tmp_path):
 def _write_series(folder: Path, volume: np.ndarray, spacing=(0.8, 0.8, 2.5), skip: int | None = None,
                   duplicate: int | None = None) -> None:
     """A CT series, one file per slice, with the tags a scanner writes (SimpleITK's writer)."""
+    from medgan_zoo.data.folder.readers import kept_locale
+
+    with kept_locale():  # GDCM's writer sets the process locale too
+        _write_series_files(folder, volume, spacing, skip, duplicate)
+
+
+def _write_series_files(folder: Path, volume: np.ndarray, spacing, skip, duplicate) -> None:
     import SimpleITK as sitk
 
     folder.mkdir(parents=True)
@@ -264,12 +282,19 @@ def test_a_dicom_series_is_one_volume_and_gaps_or_duplicates_are_refused(tmp_pat
     volume[:, 6:18, 5:15] = 50
     root = tmp_path / "scans"
     _write_series(root / "patient1", volume)
-    reference = sitk.DICOMOrient(sitk.ReadImage(sorted(str(p) for p in (root / "patient1").glob("*.dcm"))), "RAS")
+    from medgan_zoo.data.folder.readers import kept_locale
+
+    with kept_locale():
+        reference = sitk.DICOMOrient(sitk.ReadImage(sorted(str(p) for p in (root / "patient1").glob("*.dcm"))), "RAS")
     mask = sitk.GetImageFromArray((sitk.GetArrayFromImage(reference) > 0).astype(np.uint8))
     mask.CopyInformation(reference)
     sitk.WriteImage(mask, str(root / "patient1_mask.nrrd"))
     (root / "labels.json").write_text(json.dumps({"0": "background", "1": "organ"}))
+    import locale
+
+    before = locale.setlocale(locale.LC_ALL)
     data = zoo.load_dataset("folder", root, "all", 16, cache=False)  # modality from the tag: CT
+    assert locale.setlocale(locale.LC_ALL) == before  # GDCM's "C" locale does not leak out (ASCII files)
     assert len(data) == 5 and data.subject_ids == ["patient1"] and data.label_map[1] == "organ"
     assert int(data.masks.sum()) > 0
     _write_series(tmp_path / "gap" / "p", volume, skip=2)

@@ -3,6 +3,8 @@ to RAS so that "axial" means the same thing for every file. Nothing parses a for
 
 from __future__ import annotations
 
+import contextlib
+import locale
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,11 +106,22 @@ def _simpleitk(path: Path, what: str, extra: str):
     return sitk
 
 
+@contextlib.contextmanager
+def kept_locale():
+    """GDCM (SimpleITK's DICOM reader) sets the process locale to "C", which turns Python's default
+    text encoding into ASCII for everything after it: put it back."""
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
+
+
 def read_dicom(path: Path, what: str) -> Grid:
     """A folder holding one DICOM series (a volume, reoriented to RAS; slices checked for gaps and
     duplicates) or a single 2-D DICOM file (an image with its pixel spacing)."""
     sitk = _simpleitk(path, "DICOM files", "dicom")
-    with reading(path, what):
+    with kept_locale(), reading(path, what):
         if path.is_file():
             image = sitk.ReadImage(str(path))
             if image.GetDimension() == 3 and image.GetSize()[2] != 1:
