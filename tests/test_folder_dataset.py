@@ -414,3 +414,44 @@ def test_nan_voxels_and_two_dicom_series_in_one_folder_are_refused(tmp_path):
         writer.Execute(image)
     with pytest.raises(DatasetError, match=r"two/p: 2 DICOM series in one folder"):
         zoo.load_dataset("folder", tmp_path / "two", "all", 16, masks=False, cache=False)
+
+
+def test_a_broken_pair_in_the_test_split_stops_training_too(tmp_path):
+    from PIL import Image
+
+    root = write_png_folder(tmp_path / "mine", subjects=6, per=1)
+    data = {"subject_pattern": r"(subj\d+)_", "test_fraction": 0.34}
+    test = zoo.load_dataset("folder", root, "test", 32, cache=False, **data)
+    broken = root / "masks" / f"{test.subject_ids[0]}_slice0.png"
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(broken)
+    with pytest.raises(DatasetError, match=rf"{broken.name}: mask shape \(64, 64\) differs from its image .*"
+                                           r"\(in the test split\)"):
+        zoo.load_dataset("folder", root, "train", 32, **data)
+
+
+def test_non_consecutive_labels_keep_their_values_in_the_model_and_check_takes_dataset_keys(tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from medgan_zoo.cli import cli
+
+    root = tmp_path / "lesions"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for n in range(4):
+        mask = np.zeros((20, 20), np.uint8)
+        mask[4:10, 4:10], mask[12:16, 12:16] = 1, 4
+        Image.fromarray((mask * 40 + 30).astype(np.uint8)).save(root / "images" / f"c{n}.png")
+        Image.fromarray(mask).save(root / "masks" / f"c{n}.png")
+    (root / "labels.json").write_text(json.dumps({"0": "background", "1": "organ", "4": "lesion"}))
+    data = zoo.load_dataset("folder", root, "all", 16, cache=False)
+    assert data.label_map == {0: "background", 1: "organ", 2: "lesion"} and data.info["label_values"] == [0, 1, 4]
+    zoo.train("dcgan", "folder", out=tmp_path / "run", data_root=root, resolution=32, steps=1, progress=False,
+              dataset_config={"test_fraction": 0.25},
+              gan_config={"g_filters": 8, "d_filters": 8, "latent_dim": 8, "batch_size": 4})
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["training"]["label_values"] == [0, 1, 4]
+    checked = CliRunner().invoke(cli, ["datasets", "check", "folder", "--data-root", str(root),
+                                       "--set", "dataset.modality=grey"])
+    assert checked.exit_code == 0, checked.output
+    missing = CliRunner().invoke(cli, ["datasets", "check", "folder"])
+    assert "folder reads data from disk: pass data_root" in missing.output and "phantom" not in missing.output

@@ -11,11 +11,16 @@ from ..registry import get_registry
 from . import options as opt
 
 
+def dataset_values(settings: tuple[str, ...]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs of a data set; ``dataset.KEY`` (as train and evaluate spell it) too."""
+    return {key.removeprefix("dataset."): value for key, value in opt.parse_settings(settings).items()}
+
+
 def load(name: str, root: Path | None, split_name: str, size: int, settings: tuple[str, ...]):
     """A data set split; ``--set resolution=32`` (or split, data_root) wins over the option."""
     from ..factory import load_dataset
 
-    values = opt.parse_settings(settings)
+    values = dataset_values(settings)
     size = values.pop("resolution", size)
     split_name = values.pop("split", split_name)
     root = values.pop("data_root", root)
@@ -114,7 +119,7 @@ def check_data(name: str, root: Path | None, size: int, settings: tuple[str, ...
     from ..errors import MedganZooError
 
     spec = get_registry().datasets[name]
-    values = opt.parse_settings(settings)
+    values = dataset_values(settings)
     size = values.pop("resolution", size)
     root = values.pop("data_root", root)
     checker = spec.checker()

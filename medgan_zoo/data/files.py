@@ -10,9 +10,13 @@ from pathlib import Path
 from .slices import DatasetError
 
 
-def require_root(dataset: str, root: Path | None, expected: str) -> Path:
-    """The data root as an existing folder, or an error that says what should be there."""
+def require_root(dataset: str, root: Path | None, expected: str, own_files: bool = False) -> Path:
+    """The data root as an existing folder, or an error that says what should be there
+    (``own_files``: a data set of the user's own files, which has no phantom twin)."""
     if root is None:
+        if own_files:
+            raise DatasetError(f"{dataset} reads data from disk: pass data_root (CLI: --data-root) pointing at "
+                               f"{expected}")
         raise DatasetError(
             f"{dataset} reads data from disk: pass data_root (CLI: --data-root) pointing at {expected}; "
             f"the data set cannot be downloaded by code (registration). Try '{dataset}-phantom' to "

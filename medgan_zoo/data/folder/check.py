@@ -21,7 +21,7 @@ from .readers import LOSSY, read, slices
 def inspect(config: FolderConfig) -> tuple[dict[str, Any], list[str]]:
     """(facts, problems): each problem one line naming its file."""
     problems: list[str] = []
-    root = require_root("folder", config.data_root, EXPECTED)
+    root = require_root("folder", config.data_root, EXPECTED, own_files=True)
     try:
         items = discover(root, config)
     except DatasetError as exc:

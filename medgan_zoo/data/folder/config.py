@@ -24,11 +24,11 @@ class FolderConfig(RealDatasetConfig):
         default=None, description="Regex on the file name whose first group is the subject (default: the "
         "folder for volumes in subject folders, else the file's name).")
     subjects_csv: Path | None = Field(
-        default=None, description="CSV with columns image (a file or series folder, relative to the data root, "
-        "or its name without extension) and subject, optionally split (train/test): overrides names and folders.")
+        default=None, description="CSV (a path relative to the data root, or absolute) with columns image (a file "
+        "or series folder relative to the data root, or its name) and subject, optionally split (train/test).")
     groups_csv: Path | None = Field(
-        default=None, description="CSV with columns subject and group: each subject's class (pathology), for "
-        "class-conditional GANs and mode coverage.")
+        default=None, description="CSV (relative to the data root, or absolute) with columns subject and group: "
+        "each subject's class (pathology), for class-conditional GANs and mode coverage.")
     axis: Literal["axial", "coronal", "sagittal"] = Field(
         default="axial", description="Anatomical axis volumes are sliced along, after reorienting them to RAS.")
     keep_empty: bool = Field(default=True, description="Keep slices whose mask is all background.")

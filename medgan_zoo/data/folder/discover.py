@@ -109,7 +109,8 @@ def discover(root: Path, config: FolderConfig) -> list[Item]:
         pairs.append((image, mask if config.masks else None))
     if unpaired:
         hint = ("masks/ (or labels/) beside images/ with the same name" if in_dirs else
-                f"a file named like it plus {' or '.join(config.mask_suffixes)}")
+                f"a file named like it plus {' or '.join(config.mask_suffixes)}, or a masks/ folder beside "
+                "images/ with the same names")
         raise DatasetError(f"folder: {len(unpaired)} image(s) have no mask, e.g. {unpaired[0]} (expected {hint}); "
                            "pass masks=false (--set dataset.masks=false) to train image-only GANs")
     if config.masks and masks:

@@ -21,13 +21,13 @@ from ..slices import DatasetError, SliceArrays, SliceDataset
 from .config import FolderConfig
 from .discover import FORMATS, Item, discover
 from .labels import find_label_file, label_map, mask_values, read_label_file
-from .readers import LOSSY, Grid, read, slice_count, slices
+from .readers import LOSSY, Grid, header_shape, read, slice_count, slices
 
 EXPECTED = f"a folder of your own images and masks ({FORMATS}): docs/datasets.md, 'Your own data'"
 
 
 def load_folder(config: FolderConfig) -> SliceDataset:
-    root = require_root("folder", config.data_root, EXPECTED)
+    root = require_root("folder", config.data_root, EXPECTED, own_files=True)
     items = discover(root, config)
     label_file = find_label_file(root, config.labels_file) if config.masks else None
     for item in items:
@@ -43,7 +43,7 @@ def load_folder(config: FolderConfig) -> SliceDataset:
                            "other split; test_fraction sets the share)")
     group_names = sorted({item.group for item in items if item.group is not None}) or None
     return make_dataset("folder", config, None, None, file_fingerprints(root, files),
-                        lambda: _build(root, chosen, config, label_file, group_names is not None),
+                        lambda: _build(root, chosen, config, label_file, group_names is not None, items),
                         {"data_root_name": root.name}, group_names)
 
 
@@ -79,8 +79,9 @@ def _under(root: Path, path: Path | None) -> Path | None:
 
 
 def _build(root: Path, items: list[Item], config: FolderConfig, label_file: Path | None,
-           with_groups: bool) -> SliceArrays:
+           with_groups: bool, every: list[Item]) -> SliceArrays:
     _check_memory(items, config)  # a cache miss only: a cached split is already in memory's reach
+    _check_headers([item for item in every if item not in items])
     names, colours = read_label_file(label_file) if label_file is not None else (None, {})
     images: list[np.ndarray] = []
     masks: list[np.ndarray] = []
@@ -142,6 +143,18 @@ def _build(root: Path, items: list[Item], config: FolderConfig, label_file: Path
              "label_values": values, "masks": config.masks}
     return SliceArrays(out_images, out_masks, subjects, volumes,
                        groups if with_groups else None, extra)
+
+
+def _check_headers(items: list[Item]) -> None:
+    """The other splits' pairs, by their headers: a mask whose shape differs from its image is found
+    now, not when that split is first read (the cache key covers every split's files)."""
+    for item in items:
+        if item.mask is None:
+            continue
+        image, mask = header_shape(item.image), header_shape(item.mask)
+        if image and mask and image[:3] != mask[:3] and not (len(image) == 1 or len(mask) == 1):
+            raise DatasetError(f"{item.mask}: mask shape {mask} differs from its image {item.image} {image} "
+                               f"(in the {item.split} split)")
 
 
 def channels_of(images: list[np.ndarray]) -> int:

@@ -223,3 +223,30 @@ def slice_count(path: Path, axis: str) -> int:
     info.SetFileName(str(path))
     info.ReadImageInformation()
     return int(info.GetSize()[AXIS[axis]]) if info.GetDimension() == 3 else 1
+
+
+def header_shape(path: Path) -> tuple[int, ...]:
+    """An image's or mask's shape from its header (no pixels read): (rows, cols) of a picture, the
+    RAS (x, y, z) of a volume; a DICOM series folder: its file count."""
+    with reading(path, "file"):
+        if path.is_dir():
+            return (len(list(path.glob("*.dcm"))),)
+        what = kind(path)
+        if what == "picture":
+            from PIL import Image
+
+            with Image.open(path) as img:
+                return (img.size[1], img.size[0])
+        if what == "dicom":
+            return ()
+        if path.name.lower().endswith((".nii", ".nii.gz")):
+            import nibabel as nib
+
+            image = nib.load(str(path))
+            ornt = nib.orientations.io_orientation(image.affine)
+            return tuple(int(image.shape[int(np.flatnonzero(ornt[:, 0] == k)[0])]) for k in range(3))
+        sitk = _simpleitk(path, "MetaImage/NRRD files", "folder")
+        info = sitk.ImageFileReader()
+        info.SetFileName(str(path))
+        info.ReadImageInformation()
+        return tuple(int(v) for v in info.GetSize())

@@ -56,6 +56,9 @@ def export(state: TrainState) -> None:
         "device": str(state.device), "train_config": shareable(json.loads(state.config.model_dump_json()))}
     if state.resumed_from:
         training["resumed_from"] = state.resumed_from
+    values = state.dataset.info.get("label_values")
+    if values is not None and list(values) != list(range(len(values))):
+        training["label_values"] = list(values)  # the files' mask values behind labels 0..K-1
     info = info_for(state.config.gan, state.gan, state.dataset, training)
     GanModel(state.gan, info, state.device).save_pretrained(state.out, grid_options=state.grid_options)
 
