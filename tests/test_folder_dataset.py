@@ -455,3 +455,22 @@ def test_non_consecutive_labels_keep_their_values_in_the_model_and_check_takes_d
     assert checked.exit_code == 0, checked.output
     missing = CliRunner().invoke(cli, ["datasets", "check", "folder"])
     assert "folder reads data from disk: pass data_root" in missing.output and "phantom" not in missing.output
+
+
+def test_the_command_line_prints_a_warning_as_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    root = tmp_path / "plain"
+    root.mkdir()
+    for n in range(2):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / f"a{n}.png")
+        Image.fromarray((np.eye(8) * 255).astype(np.uint8)).save(root / f"a{n}_mask.png")
+    done = subprocess.run([sys.executable, "-m", "medgan_zoo", "datasets", "show", "folder", "--data-root", str(root),
+                           "--split", "all", "--resolution", "16"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "labels.json" in line]
+    assert lines == ["warning: folder: no labels.json beside the data; mask values [0, 1] are named background, "
+                     "label_1 (write labels.json to name them)"]

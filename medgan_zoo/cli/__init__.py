@@ -29,8 +29,15 @@ for _command in COMMANDS:
     cli.add_command(_command)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Warnings print as one line each (no source location)."""
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     cli(prog_name="medgan-zoo")
 
 

@@ -83,7 +83,9 @@ def inspect(config: FolderConfig) -> tuple[dict[str, Any], list[str]]:
 def describe(facts: dict[str, Any]) -> list[str]:
     """The facts as lines for a terminal."""
     lines = [f"{facts['root']}: {facts.get('files', 0)} image file(s) or series"]
-    if "subjects" in facts:
+    if "subjects" in facts and not any(facts["slices"].values()):
+        lines.append("no file could be read (the problems below say why)")
+    elif "subjects" in facts:
         lines.append("subjects: " + ", ".join(f"{k} {v}" for k, v in facts["subjects"].items())
                      + "; slices: " + ", ".join(f"{k} {v}" for k, v in facts["slices"].items()))
         if facts["label_values"]:
