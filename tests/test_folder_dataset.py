@@ -363,7 +363,7 @@ def test_datasets_check_lists_what_it_found_and_every_problem(tmp_path):
     Image.fromarray(np.full((40, 40), 7, np.uint8)).save(root / "masks" / "subj01_slice1.png")
     bad = CliRunner().invoke(cli, ["datasets", "check", "folder", "--data-root", str(root), "--json"])
     assert bad.exit_code == 1
-    report = json.loads(bad.output)
+    report = json.loads(bad.stdout)  # progress lines go to stderr
     assert len(report["problems"]) == 2 and report["preview"] is None
     assert "subj00_slice0.png: mask shape (10, 10) differs from its image" in report["problems"][0]
     assert "mask value 7 is in the masks but not in the label file" in report["problems"][1]

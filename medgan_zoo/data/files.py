@@ -30,6 +30,12 @@ def require_root(dataset: str, root: Path | None, expected: str, own_files: bool
     return root
 
 
+def under(root: Path, path: Path | str) -> Path:
+    """A path the user gave for a data set: ``~`` expanded, relative paths taken from the data root."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else root / path
+
+
 def find(root: Path, pattern: str) -> dict[str, list[Path]]:
     """Files under ``root`` whose name matches ``pattern`` (a regex with one group, the id)."""
     regex = re.compile(pattern, re.IGNORECASE)

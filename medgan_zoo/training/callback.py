@@ -159,7 +159,6 @@ class Callbacks:
         check_callbacks(guarded)
         ordered = sorted([*builtin, *guarded], key=lambda c: getattr(c, "order", 0))
         self.guarded = {id(c) for c in guarded}
-        self.items = ordered
         self._handlers: dict[str, list[tuple[object, Callable[..., None]]]] = {
             event: [(c, getattr(c, f"on_{event}")) for c in ordered if callable(getattr(c, f"on_{event}", None))]
             for event in EVENTS

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..build import with_progress
 from ..files import require_root
 from ..slices import DatasetError
 from .config import FolderConfig
@@ -42,7 +43,7 @@ def inspect(config: FolderConfig) -> tuple[dict[str, Any], list[str]]:
     low, high = float("inf"), float("-inf")
     per_split: Counter[str] = Counter()
     subjects: dict[str, set[str]] = {"train": set(), "test": set()}
-    for item in items:
+    for item in with_progress(items, "checking folder"):  # every file is read: a large folder takes a while
         try:
             if item.mask is not None and item.mask.name.lower().endswith(LOSSY):
                 raise DatasetError(f"{item.mask}: a JPEG mask (lossy: label values change at edges); save it as PNG")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import split_from_folders
+from ..files import split_from_folders, under
 from ..slices import DatasetError
 from .config import FolderConfig
 from .readers import kind, stem
@@ -33,8 +33,7 @@ def read_csv(path: Path | None, root: Path, needed: tuple[str, ...], what: str) 
 
     if path is None:
         return []
-    path = Path(path).expanduser()
-    path = path if path.is_absolute() else root / path
+    path = under(root, path)
     if not path.is_file():
         raise DatasetError(f"folder: {what} {path} does not exist")
     with path.open(newline="") as handle:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..files import under
 from ..slices import DatasetError
 
 LABEL_FILES = ("labels.json", "labels.yaml", "labels.yml")
@@ -16,8 +17,7 @@ LABEL_FILES = ("labels.json", "labels.yaml", "labels.yml")
 
 def find_label_file(root: Path, given: Path | None) -> Path | None:
     if given is not None:
-        path = Path(given).expanduser()
-        path = path if path.is_absolute() else root / path
+        path = under(root, given)
         if not path.is_file():
             raise DatasetError(f"folder: labels_file {path} does not exist")
         return path

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..build import make_dataset, wanted, with_progress
 from ..cache import file_fingerprints
-from ..files import require_root
+from ..files import require_root, under
 from ..preprocessing import hu_window, percentile_scale, resample_batch
 from ..slices import DatasetError, SliceArrays, SliceDataset
 from .config import FolderConfig
@@ -35,7 +35,8 @@ def load_folder(config: FolderConfig) -> SliceDataset:
             raise DatasetError(f"{item.mask}: a JPEG mask; JPEG's lossy compression changes label values at "
                                "edges: save masks as PNG or TIFF")
     files = [p for item in items for p in (item.image, item.mask) if p is not None]
-    files += [p for p in (label_file, _under(root, config.subjects_csv), _under(root, config.groups_csv)) if p]
+    files += [label_file] if label_file is not None else []
+    files += [under(root, p) for p in (config.subjects_csv, config.groups_csv) if p is not None]
     files = [f for p in files for f in (sorted(p.glob("*.dcm")) if p.is_dir() else [p])]
     chosen = [item for item in items if wanted(config.split, item.split)]
     if not chosen:
@@ -69,13 +70,6 @@ def _check_memory(items: list[Item], config: FolderConfig) -> None:
         raise DatasetError(f"folder: the {config.split} split would take about {needed / 1e9:.1f} GB ({slices} slices "
                            f"at {size}), more than {config.max_memory_fraction:.0%} of the {available / 1e9:.1f} GB "
                            "available: lower the resolution, keep fewer slices (keep_empty=false) or fewer subjects")
-
-
-def _under(root: Path, path: Path | None) -> Path | None:
-    if path is None:
-        return None
-    path = Path(path).expanduser()
-    return path if path.is_absolute() else root / path
 
 
 def _build(root: Path, items: list[Item], config: FolderConfig, label_file: Path | None,

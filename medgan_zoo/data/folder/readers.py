@@ -206,23 +206,10 @@ def slices(grid: Grid, axis: str) -> tuple[list[np.ndarray], tuple[float, float]
 
 def slice_count(path: Path, axis: str) -> int:
     """Slices a file or series will give, from its header only (no pixel data read)."""
+    shape = header_shape(path)
     if path.is_dir():
-        return len(list(path.glob("*.dcm")))
-    what = kind(path)
-    if what != "volume":
-        return 1
-    if path.name.lower().endswith((".nii", ".nii.gz")):
-        import nibabel as nib
-
-        image = nib.load(str(path))
-        ornt = nib.orientations.io_orientation(image.affine)
-        shape = [image.shape[int(np.flatnonzero(ornt[:, 0] == k)[0])] for k in range(3)]
-        return int(shape[AXIS[axis]])
-    sitk = _simpleitk(path, "MetaImage/NRRD files", "folder")
-    info = sitk.ImageFileReader()
-    info.SetFileName(str(path))
-    info.ReadImageInformation()
-    return int(info.GetSize()[AXIS[axis]]) if info.GetDimension() == 3 else 1
+        return shape[0]
+    return int(shape[AXIS[axis]]) if kind(path) == "volume" and len(shape) == 3 else 1
 
 
 def header_shape(path: Path) -> tuple[int, ...]:
