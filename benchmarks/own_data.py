@@ -12,14 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from results_io import machine, write_results
+from results_io import machine, run_script, write_results
 
 OURS = """
 import json, os, resource, sys, time, warnings
@@ -95,11 +93,6 @@ def write_png(root: Path, count: int) -> None:
     (root / "labels.json").write_text(json.dumps({"0": "background", "1": "organ"}))
 
 
-def run(code: str, *args: str, env: dict | None = None) -> dict:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     import os
 
@@ -119,9 +112,9 @@ def main() -> None:
             first, cached, peer = [], [], []
             for r in range(args.repeats):
                 env = {**os.environ, "MEDGAN_ZOO_CACHE": str(tmp_path / f"cache-{kind}-{r}")}
-                first.append(run(OURS, root, modality, env=env))
-                cached.append(run(OURS, root, modality, env=env))
-                peer.append(run(MONAI, root, kind))
+                first.append(run_script(OURS, root, modality, env=env))
+                cached.append(run_script(OURS, root, modality, env=env))
+                peer.append(run_script(MONAI, root, kind))
             for name, runs in (("medgan-zoo folder: first read", first), ("medgan-zoo folder: cached read", cached),
                                ("MONAI LoadImage + Orientation + Resize", peer)):
                 seconds = statistics.median(r["seconds"] for r in runs)

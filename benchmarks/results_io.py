@@ -9,6 +9,16 @@ from pathlib import Path
 from typing import Any
 
 
+def run_script(code: str, *args: str, env: dict | None = None) -> dict[str, Any]:
+    """Run ``code`` in a fresh Python process (its own wall time and peak memory) and return the JSON
+    object it prints last."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
 

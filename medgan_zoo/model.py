@@ -7,8 +7,7 @@ with one) and a ``README.md`` model card. Loading is strict and never unpickles 
 
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 
+from .atomic import atomic_write
 from .device import default_device
 from .errors import MedganZooError
 from .gans.base import training_only
@@ -26,15 +26,6 @@ from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_m
 
 class ModelLoadError(MedganZooError):
     """A model folder that is missing, corrupt, or names a GAN that is not installed."""
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 #: Sampling at least this many pairs shows progress.
@@ -198,16 +189,9 @@ class GanModel:
         options = self._with_classes(n, seed, options)
         self._check_per_sample(n, options)
         out = Path(out)
-        rank, world = shard or (0, 1)
-        mine = [part for k, part in enumerate(batches(n, chunk)) if k % world == rank]
-        total = sum(count for _, count in mine)
-        with Progress(total, "sampling", enabled=n >= LARGE_SAMPLE and rank == 0) as bar:
-            done = 0
-            for start, count in mine:
-                images, masks = self._generate(seed, start, count, device, **options)
-                write_samples(out, self._samples(images, masks, seed, options, start), format, start)
-                done += count
-                bar.update(done)
+        rank = shard[0] if shard else 0
+        for start, samples in self._stream(n, seed, chunk, device, options, shard):
+            write_samples(out, samples, format, start)
         if rank == 0:
             write_manifest(out, {"model": self.info.gan, "dataset": self.info.dataset, "n": n, "seed": seed,
                                  "format": format, "label_map": self.label_map,
@@ -216,6 +200,37 @@ class GanModel:
                                  **({"class_names": self.class_names, "classes": requested} if self.class_names
                                     else {})})
         return out
+
+    def to_nnunet(self, out: str | Path, n: int, **kwargs: Any) -> Path:
+        """``n`` pairs as the nnU-Net raw data set ``out/DatasetXXX_NAME`` (PNG, one slice a case);
+        keywords: ``dataset_id``, ``name``, ``seed``, ``real`` / ``real_test`` (SliceDatasets added
+        as real cases), ``overwrite`` and sampling options: :func:`~medgan_zoo.data.nnunet.write.export_nnunet`."""
+        from .data.nnunet.write import export_nnunet
+
+        return export_nnunet(self, out, n, **kwargs)
+
+    def stream(self, n: int, *, seed: int | None = None, batch_size: int | None = None,
+               device: str | torch.device | None = None, **options: Any) -> Iterator[tuple[int, Samples]]:
+        """``n`` samples ``batch_size`` at a time, as (index of the first, :class:`Samples`): the
+        same samples as ``sample(n, seed=...)`` while memory holds one batch (each batch's
+        ``seed`` is the one used, drawn here when not given)."""
+        seed, chunk, device = self._prepare(n, seed, batch_size, device)
+        options = self._with_classes(n, seed, options)
+        self._check_per_sample(n, options)
+        yield from self._stream(n, seed, chunk, device, options, None)
+
+    def _stream(self, n: int, seed: int, chunk: int, device: torch.device, options: dict[str, Any],
+                shard: tuple[int, int] | None) -> Iterator[tuple[int, Samples]]:
+        rank, world = shard or (0, 1)
+        mine = [part for k, part in enumerate(batches(n, chunk)) if k % world == rank]
+        total = sum(count for _, count in mine)
+        with Progress(total, "sampling", enabled=n >= LARGE_SAMPLE and rank == 0) as bar:
+            done = 0
+            for start, count in mine:
+                images, masks = self._generate(seed, start, count, device, **options)
+                yield start, self._samples(images, masks, seed, options, start)
+                done += count
+                bar.update(done)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         tensors = {}
@@ -238,9 +253,9 @@ class GanModel:
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(directory / WEIGHTS_FILE,
+        atomic_write(directory / WEIGHTS_FILE,
                       lambda p: save_file(self.state_tensors(), str(p), metadata={"format": FORMAT}))
-        _atomic_write(directory / CONFIG_FILE,
+        atomic_write(directory / CONFIG_FILE,
                       lambda p: p.write_text(self.info.model_dump_json(indent=2)))
         grid = None
         options = dict(grid_options or {})
@@ -373,22 +388,3 @@ def load(source: str | Path, revision: str | None = None, device: str | torch.de
     folder = download(card.hub.repo_id, card.hub.revision)
     verify(folder, card.hub.sha256)  # before any tensor is read
     return GanModel.from_folder(folder, device)
-
-
-def info_for(gan_name: str, gan, dataset, training: dict[str, Any] | None = None) -> ModelInfo:
-    """Metadata of a GAN trained on ``dataset`` (a SliceDataset)."""
-    from .registry import get_registry
-
-    spec = get_registry().gans[gan_name]
-    origin = spec.origin
-    return ModelInfo(
-        gan=gan_name,
-        plugin_distribution=origin.distribution if origin else "unknown",
-        plugin_version=origin.version if origin else "unknown",
-        gan_config=json.loads(gan.config.model_dump_json()),
-        dataset=dataset.name,
-        label_map=dataset.label_map,
-        resolution=gan.config.resolution,
-        image_channels=gan.config.image_channels,
-        training=training or {},
-    )

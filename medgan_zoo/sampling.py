@@ -92,6 +92,12 @@ def check_format(format: str) -> None:
         raise ValueError(f"unknown sample format {format!r}; choose one of {', '.join(FORMATS)}")
 
 
+def to_uint8(images: Tensor | np.ndarray) -> np.ndarray:
+    """Images [N, C, H, W] in [-1, 1] as uint8 0..255 (what every 8-bit file written here holds)."""
+    array = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
+    return np.round((np.clip(array, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
 def write_samples(out: Path, samples: Samples, format: str, start: int = 0) -> list[Path]:
     """PNG: ``image_NNNNNN.png`` + ``mask_NNNNNN.png`` (label values) per sample; NPZ: one
     ``samples_NNNNNN.npz`` per call; NIfTI: ``images_NNNNNN.nii.gz`` [H,W,N(,C)] and
@@ -99,13 +105,16 @@ def write_samples(out: Path, samples: Samples, format: str, start: int = 0) -> l
     with classes: PNG and NIfTI get ``classes_NNNNNN.csv`` (index, class) per call, NPZ holds
     ``classes`` (indices) and ``class_names``."""
     check_format(format)
+    if format == "png" and samples.images.shape[1] not in (1, 3):
+        raise ValueError(f"PNG holds grey or RGB images; these have {samples.images.shape[1]} channels: use format "
+                         "npz, nifti or nnunet")
     out.mkdir(parents=True, exist_ok=True)
     sidecar = []
     if samples.classes is not None and format != "npz":
         path = out / f"classes_{start:06d}.csv"
         path.write_text("index,class\n" + "".join(f"{start + i},{samples.class_of(i)}\n" for i in range(len(samples))))
         sidecar.append(path)
-    images = ((samples.images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+    images = to_uint8(samples.images)
     masks = samples.masks.numpy()
     if format == "png":
         from PIL import Image

@@ -18,11 +18,12 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_datasets_lists_all_seven(runner):
+def test_datasets_lists_all_eight(runner):
     result = runner.invoke(cli, ["datasets", "--json"])
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.output)}
-    assert set(rows) == {"acdc", "sliver07", "idrid", "acdc-phantom", "sliver07-phantom", "idrid-phantom", "folder"}
+    assert set(rows) == {"acdc", "sliver07", "idrid", "acdc-phantom", "sliver07-phantom", "idrid-phantom", "folder",
+                         "nnunet"}
     assert rows["folder"]["label_map"] is None and rows["folder"]["channels"] is None  # from the files
     assert rows["acdc"]["label_map"] == {"0": "background", "1": "right ventricle", "2": "myocardium",
                                          "3": "left ventricle"}

@@ -112,7 +112,9 @@ def _coverage(samples, **config):
     unet = UnetFdConfig(steps=20, encoder_depth=3, decoder_channels=(8, 8, 8))
     ctx = EvalContext(samples, "acdc-phantom", None, 32, dict(COVERAGE_DATA), torch.device("cpu"), None,
                       {"unet-fd": unet})
-    return ModeCoverageMetric(ModeCoverageConfig(steps=600, **config))(ctx).values
+    # 800 steps: at 600 the confusion matrix sat at a condition number of 50-54 (the verdict guard), and
+    # which side of it depended on the installed packages; at 800 it is about 5
+    return ModeCoverageMetric(ModeCoverageConfig(steps=800, **config))(ctx).values
 
 
 @pytest.fixture(scope="module")

@@ -76,8 +76,8 @@ def test_float_images_are_quantised_like_uint8_and_gray_is_repeated():
     assert rgb[0, :, 0].tolist() == [[0, 128, 255]] * 3
     with pytest.raises(ValueError, match="NaN"):
         to_uint8_rgb(torch.tensor([[[[float("nan")]]]]))
-    with pytest.raises(ValueError, match="1- or 3-channel"):
-        to_uint8_rgb(torch.zeros(1, 5, 2, 2))
+    five = torch.cat([torch.ones(1, 1, 2, 2), -torch.ones(1, 4, 2, 2)], dim=1)  # other counts: the first channel
+    assert to_uint8_rgb(five).shape == (1, 3, 2, 2) and int(to_uint8_rgb(five).min()) == 255
 
 
 def test_weights_are_found_in_order(tmp_path, monkeypatch):

@@ -334,14 +334,14 @@ def test_subjects_splits_and_classes_from_csv_feed_mode_coverage(tmp_path):
 
 
 def test_a_split_too_large_for_memory_is_refused_before_reading(tmp_path, monkeypatch):
-    from medgan_zoo.data.folder import load
+    from medgan_zoo.data.folder import slicing
 
     root = write_png_folder(tmp_path / "mine", subjects=2, per=1)
-    monkeypatch.setattr(load, "available_memory", lambda: 10_000)  # 10 kB free
+    monkeypatch.setattr(slicing, "available_memory", lambda: 10_000)  # 10 kB free
     with pytest.raises(DatasetError, match=r"would take about 0.0 GB \(2 slices at 64x64\), more than 50% of the "
                                            r"0.0 GB available: lower the resolution"):
         zoo.load_dataset("folder", root, "all", 64)
-    monkeypatch.setattr(load, "read", lambda *a: pytest.fail("read before the memory check"))
+    monkeypatch.setattr(slicing, "read", lambda *a: pytest.fail("read before the memory check"))
     with pytest.raises(DatasetError, match="would take about"):
         zoo.load_dataset("folder", root, "all", 64, cache=False)
 

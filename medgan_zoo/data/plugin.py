@@ -9,6 +9,7 @@ from ..specs import DatasetSpec
 from . import configs
 from .folder.config import FolderConfig
 from .labels import ACDC_LABELS, IDRID_LABELS, SLIVER07_LABELS
+from .nnunet.config import NnunetConfig
 
 _PKG = "medgan_zoo.data"
 _CARDIAC: dict[str, Any] = {"modality": "cine MRI", "organ": "heart", "channels": 1, "label_map": ACDC_LABELS}
@@ -35,6 +36,11 @@ def register_datasets(register: Register) -> None:
         name="folder", modality="your own (CT, MR, photographs)", organ="any", channels=None, label_map=None,
         config=FolderConfig, factory=f"{_PKG}.folder.load:load_folder", check=f"{_PKG}.folder.check:inspect",
         summary="Your own images and masks: PNG/JPEG/TIFF/BMP, NIfTI, MetaImage or NRRD in a folder (no plugin).",
+    ))
+    register(DatasetSpec(
+        name="nnunet", modality="your own (as nnU-Net reads it)", organ="any", channels=None, label_map=None,
+        config=NnunetConfig, factory=f"{_PKG}.nnunet.load:load_nnunet", check=f"{_PKG}.nnunet.load:inspect",
+        summary="An nnU-Net v2 raw data set (dataset.json, imagesTr, labelsTr) or a Decathlon folder, as it is.",
     ))
     register(DatasetSpec(
         name="acdc-phantom", **_CARDIAC, phantom=True, config=configs.AcdcPhantomConfig,

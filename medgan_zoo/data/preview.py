@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..channels import viewable
+
 #: Overlay colours by label (background has none); cycles past the end.
 PALETTE = np.array([[230, 57, 70], [42, 157, 143], [233, 196, 106], [69, 123, 157], [244, 162, 97],
                     [131, 56, 236]], dtype=np.float32)
@@ -14,10 +16,12 @@ def overlay_grid(images: torch.Tensor, masks: torch.Tensor, columns: int = 8, al
                  pad: int = 2) -> np.ndarray:
     """uint8 RGB grid of ``[image | image with coloured mask]`` tiles.
 
-    ``images`` is [N,C,H,W] in [-1, 1] (C = 1 or 3), ``masks`` [N,H,W] integer labels.
+    ``images`` is [N,C,H,W] in [-1, 1] (C = 1 or 3; other counts show their first channel),
+    ``masks`` [N,H,W] integer labels.
     """
     if images.ndim != 4 or masks.shape != (images.shape[0], *images.shape[2:]):
         raise ValueError(f"images {tuple(images.shape)} and masks {tuple(masks.shape)} do not pair up")
+    images = viewable(images)
     rgb = ((images.float().clamp(-1, 1) + 1) * 127.5).numpy()
     if rgb.shape[1] == 1:
         rgb = np.repeat(rgb, 3, axis=1)

@@ -125,7 +125,11 @@ def find_inception_weights(path: str | Path | None = None, download: bool | None
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:
-    """[-1, 1] float (or uint8) images [N,C,H,W] -> uint8 RGB; grayscale repeated, only 1 or 3 channels."""
+    """[-1, 1] float (or uint8) images [N,C,H,W] -> uint8 RGB; grayscale repeated, other channel counts
+    by their first channel (:func:`~medgan_zoo.channels.viewable`)."""
+    from ..channels import viewable
+
+    images = viewable(images)
     if images.dtype != torch.uint8:
         if not torch.isfinite(images).all():
             raise ValueError("images contain NaN or inf")

@@ -64,6 +64,8 @@ class VggFeatures(nn.Module):
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1))
 
     def _input(self, images: Tensor) -> Tensor:
+        if images.shape[1] not in (1, 3):  # each channel a grey image of its own (same folding for real and fake)
+            images = images.reshape(-1, 1, *images.shape[2:])
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
         return ((images + 1) / 2 - self.mean) / self.std if self.imagenet_input else images

@@ -309,7 +309,8 @@ class Trainer:
 
     def current_model(self):
         """The generator as it is now, as a :class:`~medgan_zoo.GanModel` (not saved)."""
-        from ..model import GanModel, info_for
+        from ..model import GanModel
+        from ..model_info import info_for
 
         training = {"steps": 0, "batch_size": self.gan.config.batch_size, "seed": self.config.seed}
         return GanModel(self.gan, info_for(self.config.gan, self.gan, self.dataset, training), self.device)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..channels import viewable
 from ..errors import ConfigError
 from .store import IMAGES, Store
 
@@ -28,7 +29,7 @@ def window(images: torch.Tensor, modality: str) -> np.ndarray:
     """uint8 pixels, the same way for real and generated images: MR intensities have no absolute
     scale, so each image is stretched between its 1st and 99th percentiles; CT and photographs keep
     the data set's own scaling (its [-1, 1] range maps to 0-255)."""
-    x = images.float().clamp(-1, 1)
+    x = viewable(images).float().clamp(-1, 1)
     if "MRI" in modality and x.shape[1] == 1:
         flat = x.flatten(1)
         low = torch.quantile(flat, 0.01, dim=1).view(-1, 1, 1, 1)

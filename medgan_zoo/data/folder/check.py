@@ -5,6 +5,7 @@ and intensity ranges."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,11 +13,12 @@ import numpy as np
 from ..build import with_progress
 from ..files import require_root
 from ..slices import DatasetError
-from .config import FolderConfig
-from .discover import discover
+from .config import FilesConfig, FolderConfig
+from .discover import Item, discover
 from .labels import find_label_file, mask_values, read_label_file
-from .load import EXPECTED, _agree
+from .load import EXPECTED
 from .readers import LOSSY, read, slices
+from .slicing import Reading, check_item, read_item
 
 
 def inspect(config: FolderConfig) -> tuple[dict[str, Any], list[str]]:
@@ -37,40 +39,50 @@ def inspect(config: FolderConfig) -> tuple[dict[str, Any], list[str]]:
                 names, colours = read_label_file(label_file)
         except DatasetError as exc:
             problems.append(str(exc))
+    facts, found = inspect_items(root, items, config, Reading("folder", names, colours, label_file, config.masks))
+    return facts, problems + found
+
+
+def inspect_items(root: Path, items: list[Item], config: FilesConfig, how: Reading) -> tuple[dict[str, Any], list[str]]:
+    """Every item read once; (facts, problems) with each problem one line naming its file."""
+    problems: list[str] = []
     pixels: Counter[int] = Counter()
     sizes: Counter[str] = Counter()
     spacings: list[tuple[float, ...]] = []
     low, high = float("inf"), float("-inf")
     per_split: Counter[str] = Counter()
     subjects: dict[str, set[str]] = {"train": set(), "test": set()}
-    for item in with_progress(items, "checking folder"):  # every file is read: a large folder takes a while
+    for item in with_progress(items, f"checking {how.dataset}"):  # every file is read: a large set takes a while
         try:
             if item.mask is not None and item.mask.name.lower().endswith(LOSSY):
                 raise DatasetError(f"{item.mask}: a JPEG mask (lossy: label values change at edges); save it as PNG")
-            grid = read(item.image, "image")
+            grids = read_item(item, how)
             mask = read(item.mask, "mask") if item.mask is not None else None
+            check_item(grids, mask, item, config.tolerance, how)
             if mask is not None:
-                _agree(grid, mask, item, config.tolerance)
                 for part in slices(mask, config.axis)[0]:
-                    values = mask_values(part, item.mask, colours, names)
+                    values = mask_values(part, item.mask, how.colours, how.names)
                     pixels.update(dict(zip(*np.unique(values, return_counts=True), strict=True)))
-            count = len(slices(grid, config.axis)[0])
+            count = len(slices(grids[0], config.axis)[0])
         except DatasetError as exc:
             problems.append(str(exc))
             continue
+        grid = grids[0]
         per_split[item.split] += count
         subjects[item.split].add(item.subject)
         sizes["x".join(str(v) for v in grid.array.shape)] += 1
         spacings.append(tuple(round(float(s), 4) for s in grid.spacing))
-        low, high = min(low, float(grid.array.min())), max(high, float(grid.array.max()))
-    if names is not None:
-        for value in sorted(set(pixels) - set(names)):
-            problems.append(f"{label_file}: mask value {value} is in the masks but not in the label file")
+        low = min(low, *(float(g.array.min()) for g in grids))
+        high = max(high, *(float(g.array.max()) for g in grids))
+    if how.names is not None:
+        for value in sorted(set(pixels) - set(how.names)):
+            problems.append(f"{how.label_source}: mask value {value} is in the masks but not in the label file")
     total = sum(pixels.values()) or 1
     facts = {
-        "root": str(root), "files": len(items), "label_file": str(label_file) if label_file else None,
+        "root": str(root), "files": len(items),
+        "label_file": str(how.label_source) if how.label_source else None,
         "subjects": {k: len(v) for k, v in subjects.items()}, "slices": dict(per_split),
-        "label_values": {int(v): {"name": (names or {}).get(int(v), "background" if v == 0 else f"label_{v}"),
+        "label_values": {int(v): {"name": (how.names or {}).get(int(v), "background" if v == 0 else f"label_{v}"),
                                   "pixel_share": round(c / total, 6)} for v, c in sorted(pixels.items())},
         "image_sizes": dict(sizes.most_common(5)),
         "spacing_range": [list(map(min, zip(*spacings, strict=True))), list(map(max, zip(*spacings, strict=True)))]
@@ -100,4 +112,4 @@ def describe(facts: dict[str, Any]) -> list[str]:
     return lines
 
 
-__all__ = ["describe", "inspect"]
+__all__ = ["describe", "inspect", "inspect_items"]

@@ -1,5 +1,6 @@
-"""The settings of the ``folder`` data set: every choice about a user's own files is a field here,
-shown by ``medgan-zoo plugins show dataset folder`` and part of the cache key."""
+"""The settings of data sets read from a user's own files (``folder``, and ``nnunet`` which shares
+the reading, geometry and intensity fields): every choice is a field here, shown by ``medgan-zoo
+plugins show dataset NAME`` and part of the cache key."""
 
 from __future__ import annotations
 
@@ -11,21 +12,12 @@ from pydantic import Field
 from ..configs import RealDatasetConfig
 
 
-class FolderConfig(RealDatasetConfig):
-    masks: bool = Field(default=True, description="Pairs of image and mask; false: images only (image-only GANs).")
-    mask_suffixes: tuple[str, ...] = Field(
-        default=("_mask", "_seg", "_gt", "_label"),
-        description="A mask beside its image is named like it plus one of these (before the extension); "
-        "images/ + masks/ (or labels/) folders pair by the same name instead.")
-    labels_file: Path | None = Field(
-        default=None, description="JSON or YAML of mask value -> name (or {'labels': ..., 'colours': "
-        "{'R,G,B': value}} for colour masks); default: labels.json/.yaml in the data root.")
+class FilesConfig(RealDatasetConfig):
+    """Reading, subjects, splits, geometry and intensities of data sets in a user's files."""
+
     subject_pattern: str | None = Field(
         default=None, description="Regex on the file name whose first group is the subject (default: the "
         "folder for volumes in subject folders, else the file's name).")
-    subjects_csv: Path | None = Field(
-        default=None, description="CSV (a path relative to the data root, or absolute) with columns image (a file "
-        "or series folder relative to the data root, or its name) and subject, optionally split (train/test).")
     groups_csv: Path | None = Field(
         default=None, description="CSV (relative to the data root, or absolute) with columns subject and group: "
         "each subject's class (pathology), for class-conditional GANs and mode coverage.")
@@ -49,3 +41,17 @@ class FolderConfig(RealDatasetConfig):
         "more than this share of the memory available now.")
     tolerance: float = Field(default=1e-3, gt=0, description="Relative tolerance of image/mask spacing, origin "
                              "and direction agreement.")
+
+
+class FolderConfig(FilesConfig):
+    masks: bool = Field(default=True, description="Pairs of image and mask; false: images only (image-only GANs).")
+    mask_suffixes: tuple[str, ...] = Field(
+        default=("_mask", "_seg", "_gt", "_label"),
+        description="A mask beside its image is named like it plus one of these (before the extension); "
+        "images/ + masks/ (or labels/) folders pair by the same name instead.")
+    labels_file: Path | None = Field(
+        default=None, description="JSON or YAML of mask value -> name (or {'labels': ..., 'colours': "
+        "{'R,G,B': value}} for colour masks); default: labels.json/.yaml in the data root.")
+    subjects_csv: Path | None = Field(
+        default=None, description="CSV (a path relative to the data root, or absolute) with columns image (a file "
+        "or series folder relative to the data root, or its name) and subject, optionally split (train/test).")

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..files import split_from_folders, under
 from ..slices import DatasetError
-from .config import FolderConfig
+from .config import FilesConfig, FolderConfig
 from .readers import kind, stem
 
 IMAGE_DIRS = ("images", "image", "imgs")
@@ -25,6 +25,7 @@ class Item:
     subject: str
     split: str
     group: str | None = None
+    channels: tuple[Path, ...] = ()  # further image channels, one file each (nnU-Net's _0001, ...)
 
 
 def read_csv(path: Path | None, root: Path, needed: tuple[str, ...], what: str) -> list[dict[str, str]]:
@@ -121,7 +122,7 @@ def discover(root: Path, config: FolderConfig) -> list[Item]:
     if table:
         subjects, given_splits = _from_table(table, pairs, root, config)
     splits = _splits(pairs, subjects, root, config, given_splits)
-    groups = _groups(read_csv(config.groups_csv, root, ("subject", "group"), "groups_csv"), subjects, config)
+    groups = subject_groups(read_csv(config.groups_csv, root, ("subject", "group"), "groups_csv"), subjects, config)
     return [Item(image, mask, subject, split, groups.get(subject))
             for (image, mask), subject, split in zip(pairs, subjects, splits, strict=True)]
 
@@ -151,7 +152,8 @@ def _from_table(table: list[dict[str, str]], pairs: list[tuple[Path, Path | None
     return subjects, splits
 
 
-def _groups(table: list[dict[str, str]], subjects: list[str], config: FolderConfig) -> dict[str, str]:
+def subject_groups(table: list[dict[str, str]], subjects: list[str], config: FilesConfig) -> dict[str, str]:
+    """Each subject's class from the rows of ``groups_csv``."""
     if not table:
         return {}
     groups = {row["subject"]: row["group"] for row in table if row["group"]}
@@ -187,10 +189,16 @@ def _splits(pairs: list[tuple[Path, Path | None]], subjects: list[str], root: Pa
         if crossing:
             raise DatasetError(f"folder: subject {sorted(crossing)[0]!r} has files in both train and test folders")
         return [str(n) for n in named]
+    return seeded_split(subjects, config.test_fraction, config.split_seed)
+
+
+def seeded_split(subjects: list[str], fraction: float, seed: int) -> list[str]:
+    """'train' or 'test' for each entry: a seeded share ``fraction`` of the distinct subjects is test
+    (at least one, and never all, when there are two or more)."""
     unique = sorted(set(subjects))
-    rng = np.random.default_rng(config.split_seed)
-    count = int(round(config.test_fraction * len(unique)))
-    if config.test_fraction > 0 and len(unique) >= 2:
+    rng = np.random.default_rng(seed)
+    count = int(round(fraction * len(unique)))
+    if fraction > 0 and len(unique) >= 2:
         count = min(max(count, 1), len(unique) - 1)
-    test = set(rng.permutation(unique)[:count].tolist()) if config.test_fraction > 0 else set()
+    test = set(rng.permutation(unique)[:count].tolist()) if fraction > 0 else set()
     return ["test" if s in test else "train" for s in subjects]

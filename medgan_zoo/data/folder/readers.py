@@ -69,9 +69,11 @@ def read_picture(path: Path, what: str) -> Grid:
         return Grid(np.asarray(img.convert("L")), (1.0, 1.0))
 
 
-def read_volume(path: Path, what: str) -> Grid:
+def read_volume(path: Path, what: str, four_d: bool = False) -> Grid:
     """NIfTI through nibabel (``as_closest_canonical``), MetaImage/NRRD through SimpleITK
-    (``DICOMOrient`` to RAS); both as an [X, Y, Z] array with spacing, origin and direction."""
+    (``DICOMOrient`` to RAS); both as an [X, Y, Z] array with spacing, origin and direction.
+    ``four_d``: a 4-D NIfTI's last axis holds channels (the Decathlon's multi-modal images), kept as
+    [X, Y, Z, C] (:func:`split_channels` makes one grid of each)."""
     name = path.name.lower()
     with reading(path, what):
         if name.endswith((".nii", ".nii.gz")):
@@ -79,7 +81,7 @@ def read_volume(path: Path, what: str) -> Grid:
 
             image = nib.as_closest_canonical(nib.load(str(path)))
             array = np.asanyarray(image.dataobj)
-            if array.ndim == 4 and array.shape[3] == 1:
+            if array.ndim == 4 and array.shape[3] == 1 and not four_d:
                 array = array[..., 0]
             zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
             affine = image.affine
@@ -90,7 +92,7 @@ def read_volume(path: Path, what: str) -> Grid:
             image = sitk.DICOMOrient(sitk.ReadImage(str(path)), "RAS")
             array = sitk.GetArrayFromImage(image).transpose(2, 1, 0)  # ITK's z, y, x -> x, y, z
             grid = Grid(array, tuple(image.GetSpacing()), tuple(image.GetOrigin()), tuple(image.GetDirection()))
-    if grid.array.ndim != 3:
+    if grid.array.ndim != 3 and not (four_d and grid.array.ndim == 4):
         raise DatasetError(f"{path}: a {grid.array.ndim}-D {what}; the folder data set reads 3-D volumes "
                            "(one channel) and 2-D pictures")
     if grid.array.dtype.kind == "f" and not np.isfinite(grid.array).all():
@@ -182,10 +184,18 @@ def _check_positions(folder: Path, files: list[str], sitk) -> None:
                            f"{gaps[gaps > 1.5 * step][0]:.2f} mm where slices are {step:.2f} mm apart)")
 
 
-def read(path: Path, what: str) -> Grid:
+def read(path: Path, what: str, four_d: bool = False) -> Grid:
     if path.is_dir() or kind(path) == "dicom":
         return read_dicom(path, what)
-    return read_volume(path, what) if kind(path) == "volume" else read_picture(path, what)
+    return read_volume(path, what, four_d) if kind(path) == "volume" else read_picture(path, what)
+
+
+def split_channels(grid: Grid) -> list[Grid]:
+    """One grid per channel of a 4-D [X, Y, Z, C] volume; any other grid as it is."""
+    if grid.array.ndim != 4:
+        return [grid]
+    return [Grid(np.ascontiguousarray(grid.array[..., c]), grid.spacing, grid.origin, grid.direction, grid.bits,
+                 grid.modality) for c in range(grid.array.shape[3])]
 
 
 AXIS = {"sagittal": 0, "coronal": 1, "axial": 2}

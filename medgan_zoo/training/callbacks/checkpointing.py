@@ -48,7 +48,8 @@ def images_per_second(state: TrainState) -> float:
 
 
 def export(state: TrainState) -> None:
-    from ...model import GanModel, info_for
+    from ...model import GanModel
+    from ...model_info import info_for
 
     training: dict[str, Any] = {
         "steps": state.step, "batch_size": state.gan.config.batch_size, "seed": state.config.seed,
