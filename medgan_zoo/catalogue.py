@@ -128,32 +128,49 @@ def read_card(path: Path) -> ModelCard:
         raise CatalogueError(f"invalid model card {path}: {detail}") from None
 
 
-@lru_cache(maxsize=1)
-def _catalogue(folder: str) -> dict[str, ModelCard]:
-    cards = {}
+@lru_cache(maxsize=2)
+def _scan(folder: str) -> tuple[dict[str, ModelCard], dict[str, str]]:
+    """(the cards that validate, name -> why for those that do not): one broken card never hides the rest."""
+    cards: dict[str, ModelCard] = {}
+    broken: dict[str, str] = {}
     for path in sorted(Path(folder).glob("*.yaml")):
-        card = read_card(path)
-        if card.name != path.stem:
-            raise CatalogueError(f"model card {path} is named {card.name!r}; the file must be {card.name}.yaml")
+        try:
+            card = read_card(path)
+            if card.name != path.stem:
+                raise CatalogueError(f"model card {path} is named {card.name!r}; the file must be {card.name}.yaml")
+        except CatalogueError as exc:
+            broken[path.stem] = str(exc)
+            continue
         cards[card.name] = card
-    return cards
+    return cards, broken
 
 
 CARDS_ENV = "MEDGAN_ZOO_CARDS"
 
 
-def catalogue() -> dict[str, ModelCard]:
-    """Every card, by name: the shipped ones plus those in ``$MEDGAN_ZOO_CARDS`` (a lab's own)."""
+def _folders() -> list[str]:
     import os
 
-    cards = dict(_catalogue(str(cards_folder())))
     extra = os.environ.get(CARDS_ENV)
-    if extra:
-        for name, card in _catalogue(str(Path(extra).expanduser())).items():
+    return [str(cards_folder())] + ([str(Path(extra).expanduser())] if extra else [])
+
+
+def catalogue() -> dict[str, ModelCard]:
+    """Every valid card, by name: the shipped ones plus those in ``$MEDGAN_ZOO_CARDS`` (a lab's
+    own); :func:`broken_cards` lists the ones that do not validate."""
+    shipped, *more = _folders()
+    cards = dict(_scan(shipped)[0])
+    for folder in more:
+        for name, card in _scan(folder)[0].items():
             if name in cards:
-                raise CatalogueError(f"card {name!r} in {extra} ({CARDS_ENV}) clashes with a shipped card")
+                raise CatalogueError(f"card {name!r} in {folder} ({CARDS_ENV}) clashes with a shipped card")
             cards[name] = card
     return cards
+
+
+def broken_cards() -> dict[str, str]:
+    """name -> why, for every card file that does not validate."""
+    return {name: why for folder in _folders() for name, why in _scan(folder)[1].items()}
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -163,6 +180,9 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def get_card(name: str) -> ModelCard:
     cards = catalogue()
+    broken = broken_cards()
+    if name in broken:
+        raise CatalogueError(broken[name])
     if name not in cards:
         close = difflib.get_close_matches(name, list(cards), n=3, cutoff=0.5)
         raise UnknownNameError("model", name, close, "`medgan-zoo models` lists the catalogue")

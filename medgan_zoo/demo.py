@@ -19,6 +19,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from .gans.base import JOINT_MASKS
+from .jsonsafe import dumps
 from .progress import Progress
 
 GRID_SCALE = 3  # 32-pixel tiles are too small to look at
@@ -105,11 +106,11 @@ class _Demo:
                 bar.update(len(self.gans) + i + 1)
         seconds = time.monotonic() - began
         (self.out / "report.md").write_text(self._report(data, trained, results, seconds))
-        (self.out / "demo.json").write_text(json.dumps(
+        (self.out / "demo.json").write_text(dumps(
             {"seconds": round(seconds, 1), "seed": self.seed, "recipe": json.loads(self.recipe.model_dump_json()),
              "steps": {g.gan: g.steps for g in self.gans}, "dice_protocol": self.dice,
              "results": {k: {m: v for m, v in res.items()} for k, res in results.items()}},
-            indent=2, default=str))
+            indent=2))
         return self.out
 
     def _real_grid(self, data) -> None:

@@ -30,6 +30,8 @@ def load_dataset(name: str, data_root: str | Path | None = None, split: str = "t
     keyword is a field of the dataset's config (``medgan-zoo plugins show dataset NAME``), and an
     unknown one is an error. Preprocessed tensors are cached on disk, so a second load is fast.
     """
+    from .handover import calling
+
     spec = get_registry().datasets[name]
     values: dict[str, Any] = {"split": split, "resolution": resolution, **config}
     if data_root is not None:
@@ -44,9 +46,9 @@ def load_dataset(name: str, data_root: str | Path | None = None, split: str = "t
     if checked.split in ("train", "val") and fraction > 0:
         from .data.validation import split_off
 
-        whole = spec.create({**values, "split": "train"})
+        whole = calling(spec.label, "loading", spec.create, {**values, "split": "train"})
         return split_off(whole, checked.split, fraction, int(getattr(checked, "val_seed", 0)))
-    return spec.create(values)
+    return calling(spec.label, "loading", spec.create, values)  # a plugin's own ValueError: one line naming it
 
 
 def create_gan(name: str, *, with_discriminator: bool = True, **config: Any) -> GAN:
@@ -63,4 +65,6 @@ def create_gan(name: str, *, with_discriminator: bool = True, **config: Any) -> 
         raise ConfigError(f"{spec.label}: its config model must subclass medgan_zoo.gans.config.GanConfig")
     if cfg.resolution not in spec.resolutions:
         raise ConfigError(f"{spec.label} supports resolutions {list(spec.resolutions)}, not {cfg.resolution}")
-    return spec.resolve_factory()(cfg, with_discriminator=with_discriminator)
+    from .handover import calling
+
+    return calling(spec.label, "building the GAN", spec.resolve_factory(), cfg, with_discriminator=with_discriminator)

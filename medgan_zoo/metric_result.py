@@ -87,3 +87,37 @@ def as_result(name: str, returned: Any) -> MetricResult:
         return MetricResult(values=values, headline=numbers[0], shown=tuple(numbers[:4]),
                             reference=dict(returned.get("reference") or {}))
     raise MetricResultError(f"metric {name!r} returned {type(returned).__name__}, not a medgan_zoo.MetricResult")
+
+
+def plugin_label(spec: Any) -> str:
+    """``metric 'fid' (medgan-zoo 0.1.0)``: how an error names the plugin behind a value."""
+    origin = getattr(spec, "origin", None)
+    where = f" ({origin.distribution} {origin.version})" if origin is not None else ""
+    return f"{getattr(spec, 'kind', 'metric')} {spec.name!r}{where}"
+
+
+def checked_record(spec: Any, returned: Any) -> dict[str, Any]:
+    """A metric's return value as its evaluation.json record, checked where it enters: a result,
+    a finite headline (None is allowed: "not available", with the metric's ``note`` saying why);
+    other non-finite values become None, listed under ``non_finite``."""
+    import math
+
+    from .jsonsafe import finite
+
+    result = as_result(spec.name, returned)
+    value = result.values.get(result.headline)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+        raise MetricResultError(f"{plugin_label(spec)} returned {value} for its headline {result.headline!r}: a metric "
+                                "returns finite numbers, or None with a note saying why a value is not available")
+    record, replaced = finite(result.record(spec.better))
+    if replaced:
+        record["non_finite"] = replaced
+    return record
+
+
+def failed_record(spec: Any, error: BaseException) -> dict[str, Any]:
+    """The record of a metric that raised: why, and which plugin; no value."""
+    reason = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+    return {"failed": True, "error": reason, "plugin": plugin_label(spec), "reference": {},
+            "headline": {"key": None, "value": None, "std": None, "better": spec.better, "reference": None,
+                         "shown": [], "rows": {}}}

@@ -19,14 +19,11 @@ from .atomic import atomic_write
 from .device import default_device
 from .errors import MedganZooError
 from .gans.base import training_only
+from .handover import calling, check_generated, gan_label
 from .model_info import CARD_FILE, CONFIG_FILE, FORMAT, WEIGHTS_FILE, ModelInfo
 from .progress import Progress
 from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
-
-
-class ModelLoadError(MedganZooError):
-    """A model folder that is missing, corrupt, or names a GAN that is not installed."""
-
+from .weights import ModelLoadError, load_networks
 
 #: Sampling at least this many pairs shows progress.
 LARGE_SAMPLE = 1000
@@ -40,6 +37,7 @@ class GanModel:
         self.info = info
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.gan.to(self.device)
+        self.allow_nan = False  # True: NaN weights load and NaN samples are written (to look at a broken model)
 
     def __repr__(self) -> str:
         return (f"GanModel({self.info.gan!r} on {self.info.dataset!r}, {self.info.resolution}x"
@@ -70,7 +68,11 @@ class GanModel:
             for key, values in per_sample.items():  # this block's slice, padded with its last value
                 index = torch.arange(b * block, (b + 1) * block).clamp(max=len(values) - 1)
                 block_options[key] = values[index].to(device)
-            output = self.gan.generate(z, generator=generator, **block_options)
+            refused = (TypeError, ValueError) if options else ()  # the caller's options, refused by the GAN
+            output = calling(gan_label(self.info), "generate", self.gan.generate, z, generator=generator,
+                             passthrough=refused, **block_options)
+            check_generated(output, gan_label(self.info), block, self.gan.output_channels, self.info.resolution,
+                            self.allow_nan)
             lo, hi = max(start - b * block, 0), min(start + count - b * block, block)
             pair = self.gan.to_pairs(output[lo:hi])
             images.append(pair[0].cpu())
@@ -283,8 +285,10 @@ class GanModel:
             return push_folder(self.save_pretrained(tmp), repo_id, private, token)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str | torch.device | None = None) -> GanModel:
-        """Load a saved model folder strictly: every tensor must match the GAN's generator."""
+    def from_folder(cls, folder: str | Path, device: str | torch.device | None = None,
+                    allow_nan: bool = False) -> GanModel:
+        """Load a saved model folder strictly: every tensor must match the GAN's generator, in dtype
+        and with finite values (``allow_nan``: NaN weights load, and NaN samples are written)."""
         from .factory import create_gan
         from .registry import get_registry
 
@@ -320,7 +324,7 @@ class GanModel:
             raise ModelLoadError(f"{weights_path} is truncated or corrupt ({type(exc).__name__}: {exc}): re-export the "
                                  "model with `medgan-zoo export` / save_pretrained, or download it again") from None
         try:
-            load_networks(gan, tensors, weights_path, sampling_only=True)
+            load_networks(gan, tensors, weights_path, sampling_only=True, allow_nan=allow_nan)
         except ModelLoadError as exc:
             origin = get_registry().gans[info.gan].origin
             installed = origin.version if origin else None
@@ -329,28 +333,13 @@ class GanModel:
                                      f"{info.plugin_version}; {installed} is installed and its layout differs: "
                                      f"pip install '{info.plugin_distribution}=={info.plugin_version}')") from None
             raise
-        return cls(gan, info, device)
+        model = cls(gan, info, device)
+        model.allow_nan = allow_nan
+        return model
 
 
-def load_networks(gan, tensors: dict[str, torch.Tensor], source: Path, sampling_only: bool = False) -> None:
-    """Load ``name.key`` tensors into the GAN's networks, strictly (missing or extra is an error);
-    ``sampling_only`` leaves the discriminators out (model files do not hold them)."""
-    networks = {name: module for name, module in gan.networks() if not (sampling_only and training_only(name))}
-    unknown = sorted({k.split(".", 1)[0] for k in tensors} - set(networks))
-    if unknown:
-        raise ModelLoadError(f"{source}: unexpected tensors for {unknown}")
-    for name, module in networks.items():
-        prefix = f"{name}."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        try:
-            module.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()
-            raise ModelLoadError(f"{source}: the {name} weights do not match {gan.config.__class__.__name__}: "
-                                 f"{' '.join(first[:3])}") from None
-
-
-def load(source: str | Path, revision: str | None = None, device: str | torch.device | None = None) -> GanModel:
+def load(source: str | Path, revision: str | None = None, device: str | torch.device | None = None,
+         allow_nan: bool = False) -> GanModel:
     """A model from a folder, the Hugging Face Hub, or the catalogue, on ``device`` (default: CUDA
     when available, as for training and evaluation).
 
@@ -368,10 +357,10 @@ def load(source: str | Path, revision: str | None = None, device: str | torch.de
             raise ModelLoadError(f"{str(source)!r} is not a model folder (expected a directory holding "
                                  f"{CONFIG_FILE} and {WEIGHTS_FILE}, as written by `medgan-zoo train` or "
                                  "`save_pretrained`)")
-        return GanModel.from_folder(path, device or default_device())
+        return GanModel.from_folder(path, device or default_device(), allow_nan)
     device = device or default_device()
     if parsed.kind == "hub":
-        return GanModel.from_folder(download(parsed.value, parsed.revision), device)
+        return GanModel.from_folder(download(parsed.value, parsed.revision), device, allow_nan)
     from .catalogue import get_card
 
     card = get_card(parsed.value)
@@ -387,4 +376,4 @@ def load(source: str | Path, revision: str | None = None, device: str | torch.de
                              f"would bypass its checksums (load hf://{card.hub.repo_id}@{parsed.revision} instead)")
     folder = download(card.hub.repo_id, card.hub.revision)
     verify(folder, card.hub.sha256)  # before any tensor is read
-    return GanModel.from_folder(folder, device)
+    return GanModel.from_folder(folder, device, allow_nan)

@@ -7,7 +7,6 @@ result does not depend on the batch size or the device, and ``sample(100, seed=s
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import Tensor
+
+from .jsonsafe import dumps
 
 Format = Literal["png", "npz", "nifti"]
 FORMATS: tuple[str, ...] = ("png", "npz", "nifti")
@@ -149,7 +150,7 @@ def write_samples(out: Path, samples: Samples, format: str, start: int = 0) -> l
 
 def write_manifest(out: Path, info: dict) -> Path:
     path = out / "samples.json"
-    path.write_text(json.dumps(info, indent=2, default=str))
+    path.write_text(dumps(info, indent=2))
     return path
 
 

@@ -244,6 +244,13 @@ class LossSpec(PluginSpec):
         "'regularizer': a callable (discriminator, real, fake) -> penalty."
     )
 
+    def create(self, config: BaseModel | Mapping[str, Any] | None = None, /, **overrides: Any):
+        """The plugin's object, wrapped so that each value it returns is checked (a scalar) and an
+        exception from its code names it."""
+        from .losses.base import checked
+
+        return checked(super().create(config, **overrides), self.label, self.role)
+
 
 class DatasetSpec(PluginSpec):
     """A dataset of 2D image/mask pairs, real (read from disk) or a procedural phantom."""

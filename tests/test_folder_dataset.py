@@ -207,7 +207,9 @@ def test_images_only_train_an_unconditional_gan_and_spade_and_dice_refuse(tmp_pa
         with pytest.raises(zoo.ConfigError, match="paints images for masks: folder was loaded without masks"):
             zoo.train("spade", "folder", out=tmp_path / "spade", data_root=root, resolution=32, steps=1,
                       progress=False, dataset_config=data)
-    with pytest.raises(zoo.ConfigError, match="dice: folder was loaded without masks"):
+    from medgan_zoo.evaluation.harness import MetricsFailed
+
+    with pytest.raises(MetricsFailed, match="dice: ConfigError: dice: folder was loaded without masks"):
         zoo.evaluate(tmp_path / "run", "folder", ["dice"], n=4, scale="quick", data_root=root, dataset_config=data,
                      progress=False)
 
@@ -366,7 +368,7 @@ def test_datasets_check_lists_what_it_found_and_every_problem(tmp_path):
     report = json.loads(bad.stdout)  # progress lines go to stderr
     assert len(report["problems"]) == 2 and report["preview"] is None
     assert "subj00_slice0.png: mask shape (10, 10) differs from its image" in report["problems"][0]
-    assert "mask value 7 is in the masks but not in the label file" in report["problems"][1]
+    assert "mask value 7 is in the masks but not among its labels" in report["problems"][1]
     phantom = CliRunner().invoke(cli, ["datasets", "check", "acdc-phantom", "--resolution", "32", "--set",
                                        "train_subjects=2", "--set", "test_subjects=1"])
     assert phantom.exit_code == 0 and "train: 2 subjects" in phantom.output

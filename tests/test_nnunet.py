@@ -187,6 +187,16 @@ def test_bad_data_sets_give_one_line_naming_the_file(tmp_path):
     root.mkdir()
     (root / "dataset.json").write_text('{"name": "x"}')
     fails(root, r"dataset.json: neither nnU-Net v2 \(channel_names.*nor Decathlon")
+    root = write_rgb(tmp_path / "binary")  # 0/255: nnU-Net reads 255 as a label, and so does this
+    for label in (root / "labelsTr").iterdir():
+        Image.fromarray(np.asarray(Image.open(label)) * 255).save(label)
+    fails(root, r"labelsTr/img-0.png: mask value\(s\) \[255\] are not in .*dataset.json")
+    root = write_rgb(tmp_path / "pages")  # nnU-Net's 3-D TIFF is not read as one page
+    frames = [Image.fromarray(np.zeros((40, 40), np.uint8)) for _ in range(3)]
+    frames[0].save(root / "imagesTr" / "img-0_0000.tif", save_all=True, append_images=frames[1:])
+    frames[0].save(root / "labelsTr" / "img-0.tif")
+    _edit_json(root, file_ending=".tif", numTraining=1, channel_names={"0": "grey"})
+    fails(root, r"img-0_0000.tif: a multi-page image \(3 pages")
 
 
 def test_datasets_check_reads_every_case_and_lists_every_problem(tmp_path):
@@ -196,7 +206,7 @@ def test_datasets_check_reads_every_case_and_lists_every_problem(tmp_path):
                                       "--set", "subject_pattern=^(.+?)_frame"])
     assert result.exit_code == 1, result.output
     assert "nnU-Net v2 layout: 6 case(s), channels T2, ADC" in result.output
-    assert result.output.count("mask value 2 is in the masks but not in the label file") == 1
+    assert result.output.count("dataset.json: mask value 2 is in the masks but not among its labels") == 1
 
 
 def _verify_with_nnunet(folder: Path) -> None:
@@ -259,6 +269,26 @@ def test_train_then_sample_as_an_nnunet_data_set_with_the_real_pairs(tmp_path, k
     if kind == "v2":  # read back by the nnunet data set itself: 2 grey PNGs per case are 2 channels
         again = zoo.load_dataset("nnunet", folder, "all", 32, test_fraction=0)
         assert again.channels == 2 and len(again) == dataset["numTraining"]
+        png = CliRunner().invoke(cli, ["sample", str(tmp_path / "run"), "-n", "2", "--out", str(tmp_path / "png")])
+        assert png.exit_code == 2 and "makes 2-channel images; PNG holds grey or RGB" in png.output
+        assert not (tmp_path / "png").exists()  # refused before sampling
+
+
+def test_real_pairs_are_every_training_subject_and_paths_expand_the_home_folder(tmp_path, monkeypatch):
+    root = write_v2(tmp_path / "source")
+    settings = {**GROUPED, "val_fraction": 0.5}  # as a sweep trains: some training subjects held out
+    zoo.train("dcgan", "nnunet", out=tmp_path / "run", data_root=root, resolution=32, steps=1, progress=False,
+              dataset_config=settings, gan_config=TINY)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    from medgan_zoo.data.nnunet.real import real_pairs
+
+    model = zoo.load(tmp_path / "run")
+    real, held = real_pairs(model.info, root)
+    assert len(real) == len(zoo.load_dataset("nnunet", root, "train", 32, **GROUPED))  # val subjects included
+    folder = model.to_nnunet("~/nnUNet_raw", 2, dataset_id=7, seed=0, real=real, real_test=held)
+    assert folder == tmp_path / "home" / "nnUNet_raw" / "Dataset007_Synth" and folder.is_dir()
+    with pytest.warns(UserWarning, match="changes which subjects are test"):
+        real_pairs(model.info, root, settings={"test_fraction": 0.5})
 
 
 def test_an_existing_dataset_id_is_refused_unless_overwrite_and_a_failure_leaves_nothing(tmp_path, monkeypatch):
@@ -290,6 +320,7 @@ def test_labels_written_for_nnunet_are_consecutive_from_background():
     from medgan_zoo.data.nnunet.write import nnunet_labels
 
     assert nnunet_labels({0: "background", 1: "LV"}) == ({"background": 0, "LV": 1}, {})
+    assert nnunet_labels({0: "background", 1: "ignore"})[0] == {"background": 0, "ignore_1": 1}  # nnU-Net's own
     names, changes = nnunet_labels({0: "bg", 2: "liver", 5: "liver"})
     assert names == {"background": 0, "liver": 1, "liver_2": 2}
     assert changes == {"label_values": {"0": 0, "1": 2, "2": 5}, "background_was": "bg"}

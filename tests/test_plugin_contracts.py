@@ -120,9 +120,9 @@ def test_a_third_party_metric_gets_a_quick_scale_a_headline_and_a_study_column(t
     assert record["class-gap"]["headline"]["key"] == "class_gap" and record["class-gap"]["reference"] == {
         "class_gap": 0.0}
     table = (tmp_path / "table2.md").read_text()
-    assert "| dataset | source | masks | class gap (↓) |" in table
+    assert "| dataset | source | masks | steps | class gap (↓) |" in table
     value = record["class-gap"]["class_gap"]
-    assert f"| acdc-phantom | dcgan | generated with the image | {value:.4g} |" in table
+    assert f"| acdc-phantom | dcgan | generated with the image | 2 | {value:.4g} |" in table  # its own steps
 
 
 def test_old_and_broken_metric_results(tmp_path):

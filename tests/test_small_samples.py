@@ -31,8 +31,8 @@ def test_table2_marks_small_fids_single_seeds_and_overlapping_spreads(tmp_path):
             "paper_source": "-"}
     _write_tables(tmp_path, rows, meta)
     text = (tmp_path / "table2.md").read_text()
-    assert "| d | a | m | 0.8 ± 0.020 (3 seeds) ≈ | 40 † |" in text  # best, overlapping b
-    assert "| d | b | m | 0.78 ± 0.030 (3 seeds) ≈ | 50 |" in text
-    assert "| d | c | m | 0.6 ± 0.010 (3 seeds) |" in text  # clearly below the best: unmarked
-    assert "| d | e | m | 0.7 (1 seed) |" in text
+    assert "| d | a | m | – | 0.8 ± 0.020 (3 seeds) ≈ | 40 † |" in text  # best, overlapping b
+    assert "| d | b | m | – | 0.78 ± 0.030 (3 seeds) ≈ | 50 |" in text
+    assert "| d | c | m | – | 0.6 ± 0.010 (3 seeds) |" in text  # clearly below the best: unmarked
+    assert "| d | e | m | – | 0.7 (1 seed) |" in text
     assert "† Fewer than 2,048 samples" in text and "≈ The best row" in text and "(1 seed): no spread" in text

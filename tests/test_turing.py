@@ -195,12 +195,139 @@ def test_the_service_refuses_bad_tokens_and_answers_and_never_sends_the_key(stud
     assert len(Store(study.folder).table()) == 10
 
 
+def test_bodies_are_capped_after_the_token_and_errors_never_echo_what_was_sent(study):
+    from fastapi.testclient import TestClient
+
+    from medgan_zoo.turing.app import make_app
+
+    client = TestClient(make_app(study.folder))
+    token = _token(study, "rater-1")
+    big = b"x" * 100_000
+    assert client.post("/api/NOT-A-TOKEN/answer", content=big).status_code == 403  # the token first
+    refused = client.post(f"/api/{token}/answer", content=big, headers={"content-type": "application/json"})
+    assert refused.status_code == 413 and "over 4096 bytes" in refused.text
+
+    def chunks():  # no content-length: counted on the bytes received
+        for _ in range(50):
+            yield b"y" * 1000
+
+    assert client.post(f"/api/{token}/answer", content=chunks()).status_code == 413
+    marker = "ECHO-" * 20
+    for body in ({"image": marker, "answer": "real", "milliseconds": "ECHO-ms"},
+                 {"image": "x", "answer": marker, "milliseconds": 1}, {"image": "x", marker: 1}):
+        reply = client.post(f"/api/{token}/answer", json=body)
+        assert reply.status_code in (409, 422) and "ECHO" not in reply.text, reply.text
+    item = client.get(f"/api/{token}/next").json()
+    never = client.post(f"/api/{token}/answer", json={"image": item["image"], "answer": "real", "milliseconds": 5})
+    assert never.status_code == 409 and "never shown to the rater" in never.text
+    assert client.get(item["url"]).status_code == 200
+    assert client.post(f"/api/{token}/answer", json={"image": item["image"], "answer": "real",
+                                                     "milliseconds": 5}).status_code == 200
+    with Store(study.folder).connect() as c:
+        assert c.execute("SELECT COUNT(*) FROM served").fetchone()[0] == 1
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _post_raw(port: int, path: str, megabytes: int, chunked: bool) -> bytes:
+    """Stream a large body at the server; returns the status line it answered with."""
+    import socket
+
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else f"Content-Length: {megabytes << 20}\r\n\r\n"
+    block = b"x" * (1 << 16)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        try:
+            for _ in range(megabytes * 16):
+                sock.sendall(b"10000\r\n" + block + b"\r\n" if chunked else block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed: the rest was never read
+        try:
+            return sock.recv(64).split(b"\r\n")[0]
+        except ConnectionResetError:
+            return b"reset"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
+def test_a_huge_body_without_a_token_is_refused_unread_by_the_real_server(study, free_port):
+    import subprocess
+    import sys
+
+    import httpx
+
+    server = subprocess.Popen([sys.executable, "-m", "medgan_zoo", "turing-test", "serve", str(study.folder),
+                               "--port", str(free_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{free_port}/r/x", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        before = _rss_mb(server.pid)
+        assert _post_raw(free_port, "/api/NOT-A-TOKEN/answer", 64, chunked=False) == b"HTTP/1.1 403 Forbidden"
+        token = _token(study, "rater-1")
+        status = _post_raw(free_port, f"/api/{token}/answer", 64, chunked=True)
+        assert status in (b"HTTP/1.1 413 Request Entity Too Large", b"HTTP/1.1 413 Content Too Large"), status
+        assert _rss_mb(server.pid) - before < 20  # 128 MB sent, next to nothing kept
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_image_files_have_one_size_and_the_seed_is_random_and_kept_with_the_key(study, model, tmp_path):
+    from medgan_zoo.turing.create import create_study
+
+    sizes = {f.stat().st_size for f in (study.folder / "images").glob("*.png")}
+    assert len(sizes) == 1  # size alone cannot sort real from generated
+    other = create_study(model, "acdc-phantom", out=tmp_path / "other", n=4, raters=1, practice=0,
+                         dataset_config=DATA)
+    seeds = {Store(f).meta()["seed"] for f in (study.folder, other.folder)}
+    assert 3 in seeds and len(seeds) == 2 and 0 not in seeds
+
+
+def test_a_full_disk_on_commit_reports_its_own_cause_not_a_failed_rollback(study):
+    import sqlite3
+
+    store = Store(study.folder)
+    token = _token(study, "rater-1")
+    image = store.next_item(token).image
+    store.mark_served(token, image)
+
+    class FullDisk:  # SQLite rolls back by itself when a COMMIT cannot be written
+        def __init__(self, connection):
+            self.connection = connection
+
+        def __getattr__(self, name):
+            return getattr(self.connection, name)
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                self.connection.execute("ROLLBACK")
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.connection.execute(sql, *args)
+
+    with store.connect() as connection:
+        store._local.connection = FullDisk(connection)
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        store.answer(token, image, "real", None, 5)
+    store._local.connection = store._local.connection.connection
+    assert store.next_item(token).position == 0  # nothing recorded
+
+
 def test_report_and_status(study, tmp_path):
     from medgan_zoo.turing.report import status_text, write_report
 
     store = Store(study.folder)
     for token, _, sequence in store.raters():
         for k, image in enumerate(sequence):
+            store.mark_served(token, image)
             store.answer(token, image, "generated" if k % 2 else "real", 1 + k % 5, 800 + k)
     text = write_report(study.folder, tmp_path / "r").read_text()
     assert "| pooled | 20 |" in text and "Fleiss' kappa" in text and "| rater-1 / rater-2 |" in text
@@ -288,6 +415,7 @@ def test_killing_the_server_loses_no_acknowledged_answer(study, free_port):
                     time.sleep(0.1)
             for _ in range(6):
                 item = client.get(f"/api/{token}/next").json()
+                assert client.get(item["url"]).status_code == 200  # an answer follows its image
                 reply = client.post(f"/api/{token}/answer", json={"image": item["image"], "answer": "generated",
                                                                    "confidence": 5, "milliseconds": 10})
                 assert reply.status_code == 200

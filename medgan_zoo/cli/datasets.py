@@ -42,6 +42,7 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
         opt.print_json(rows)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
@@ -50,7 +51,7 @@ def datasets(ctx: click.Context, as_json: bool) -> None:
     for r in rows:
         labels = ", ".join(f"{k} {v}" for k, v in r["label_map"].items()) if r["label_map"] else "from the data"
         channels = "from the data" if r["channels"] is None else str(r["channels"])
-        table.add_row(r["name"], r["modality"], r["organ"], channels, labels)
+        table.add_row(*(escape(str(v)) for v in (r["name"], r["modality"], r["organ"], channels, labels)))
     Console(soft_wrap=True, highlight=False).print(table)
 
 

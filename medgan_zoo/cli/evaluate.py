@@ -22,12 +22,14 @@ from . import options as opt
 @opt.device
 @opt.metric_set
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Write evaluation.json and .md here.")
+@click.option("--allow-nan", is_flag=True, help="Score a model with NaN weights or samples anyway (to look at it).")
 def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: str | None, count: int | None,
-                     scale: str, seed: int, device: str | None, settings: tuple[str, ...], out: Path | None) -> None:
+                     scale: str, seed: int, device: str | None, settings: tuple[str, ...], out: Path | None,
+                     allow_nan: bool) -> None:
     """Sample from MODEL and score it against a data set; prints the headline of each metric.
     Under torchrun the ranks share the sampling, the feature extraction and the U-Nets."""
     from .. import distributed
-    from ..evaluation.harness import default_metrics, evaluate, headline_text
+    from ..evaluation.harness import default_metrics, evaluate, failures, headline_text
 
     opt.positive(count, "-n")
     metric_config, dataset_config = opt.metric_settings(settings)
@@ -39,7 +41,7 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
             results = evaluate(model, dataset, names, n=count, scale=scale, data_root=data_root,
                                dataset_config=dataset_config, metric_config=metric_config, seed=seed,
                                device=str(ranks.device) if ranks else device, out=out if main else None,
-                               progress=main)
+                               progress=main, strict=False, allow_nan=allow_nan)
     except KeyboardInterrupt:
         kept = f"the metrics finished before it are in {out / 'evaluation.json'}; " if out is not None else ""
         raise click.ClickException(f"interrupted: {kept}run the command again with --metrics for the rest") from None
@@ -54,3 +56,7 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
         click.echo(f"{name}: {headline_text(results[name])}")
     if out is not None:
         click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.md'}")
+    failed = failures(results)
+    if failed:  # every metric ran and was written; the exit status still says some failed
+        raise click.ClickException(f"{len(failed)} of {len(names)} metric(s) failed: {', '.join(failed)} "
+                                   "(the reasons are above and in evaluation.json; the traceback in evaluation.log)")

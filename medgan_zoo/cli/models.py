@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 
@@ -15,17 +16,19 @@ from . import options as opt
 @click.option("--json", "as_json", is_flag=True, help="Print the full cards as JSON.")
 def models_command(pattern: str, as_json: bool) -> None:
     """List the catalogue (GAN/data-set pairs) matching PATTERN (fnmatch, e.g. '*-acdc')."""
-    from ..catalogue import catalogue, list_models
+    from ..catalogue import broken_cards, catalogue, list_models
 
     cards = catalogue()
     names = list_models(pattern)
+    broken = {n: why for n, why in broken_cards().items() if fnmatch.fnmatchcase(n, pattern)}
     if as_json:
         opt.print_json([json.loads(cards[n].model_dump_json()) for n in names])
         return
-    if not names:
+    if not names and not broken:
         raise click.ClickException(f"no catalogue entry matches {pattern!r}; `medgan-zoo models` lists all "
                                    f"{len(cards)} (patterns are fnmatch-style, e.g. 'spade-*' or '*-acdc')")
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
@@ -38,7 +41,12 @@ def models_command(pattern: str, as_json: bool) -> None:
         table.add_row(name, card.status, hub,
                       "-" if not paper or paper.fid is None else f"{paper.fid:.2f}",
                       "-" if not paper or paper.dice is None else f"{paper.dice:.2f}")
-    Console(soft_wrap=True, highlight=False).print(table)
+    for name in sorted(broken):
+        table.add_row(escape(name), "broken", "-", "-", "-", style="red")
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(table)
+    for _, why in sorted(broken.items()):
+        console.print(f"[red]broken[/red] {escape(why)}")
 
 
 @click.command("export")

@@ -3,6 +3,7 @@ JSON printing. It imports no command module (commands import it)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -11,20 +12,35 @@ from typing import Any
 import click
 
 from ..errors import MedganZooError
+from ..jsonsafe import dumps
+
+#: Errors of the disk a command writes to: one line naming the path, not a traceback.
+DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EDQUOT: "the disk quota is exceeded"}
 
 
 class Group(click.Group):
-    """A click group that turns medgan-zoo's own errors into one-line messages."""
+    """A click group that turns medgan-zoo's own errors, and a full or read-only disk, into one-line
+    messages (``medgan-zoo --debug ...``: the full traceback instead, causes included)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except MedganZooError as exc:
+            if (ctx.find_root().params or {}).get("debug"):
+                raise
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if (ctx.find_root().params or {}).get("debug") or exc.errno not in DISK_ERRORS:
+                raise
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"cannot write{where}: {DISK_ERRORS[exc.errno]} ({exc.strerror}); what was "
+                                       "written before is intact") from None
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(dumps(data, indent=2))
 
 
 def parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:

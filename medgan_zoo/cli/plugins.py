@@ -21,6 +21,7 @@ def plugins(ctx: click.Context, as_json: bool, check: bool) -> None:
         opt.print_json([vars(e) for e in entries])
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
@@ -28,13 +29,14 @@ def plugins(ctx: click.Context, as_json: bool, check: bool) -> None:
         table.add_column(column)
     for e in entries:
         style = "" if e.status == "ok" else "red"
-        table.add_row(e.name, e.kind, e.distribution, e.version, e.status, style=style)
+        table.add_row(*(escape(v) for v in (e.name, e.kind, e.distribution, e.version, e.status)), style=style)
     console = Console(soft_wrap=True)
     console.print(table)
     failed = [e for e in entries if e.status not in ("ok", "disabled")]
     for e in failed:
-        console.print(f"[red]{e.status}[/red] {e.distribution} {e.version} "
-                      f"(plugin {e.plugin!r}): {e.reason}", markup=True, highlight=False)
+        # what a plugin wrote is text, not markup: a regex's [a-z] would vanish otherwise
+        text = escape(f"{e.distribution} {e.version} (plugin {e.plugin!r}): {e.reason}")
+        console.print(f"[red]{escape(e.status)}[/red] {text}", markup=True, highlight=False)
     if check and failed:
         ctx.exit(1)
 
@@ -61,13 +63,14 @@ def plugins_show(kind: str, name: str, as_json: bool) -> None:
         opt.print_json(info)
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(soft_wrap=True, highlight=False)
-    console.print(f"[bold]{spec.name}[/bold] ({info['kind']}): {spec.summary}")
-    console.print(f"from {info['distribution']} {info['version']}; factory {info['factory']}")
+    console.print(f"[bold]{escape(spec.name)}[/bold] ({info['kind']}): {escape(spec.summary)}")
+    console.print(escape(f"from {info['distribution']} {info['version']}; factory {info['factory']}"))
     for key, value in spec.requirements().items():
-        console.print(f"{key}: {value}")
+        console.print(escape(f"{key}: {value}"))
     if not info["config"]:
         console.print("config: no fields")
         return
@@ -75,5 +78,5 @@ def plugins_show(kind: str, name: str, as_json: bool) -> None:
     for column in ("field", "type", "default", "description"):
         table.add_column(column, overflow="fold")
     for row in info["config"]:
-        table.add_row(row["name"], row["type"], repr(row["default"]), row["description"])
+        table.add_row(*(escape(str(v)) for v in (row["name"], row["type"], repr(row["default"]), row["description"])))
     console.print(table)

@@ -13,8 +13,11 @@ def write_nnunet(model: Any, out: Path, count: int, *, seed: int | None, batch_s
                  real_dataset: str | None, real_settings: dict[str, Any], real_test: bool, overwrite: bool,
                  class_name: str | None) -> None:
     from ..data.nnunet.real import real_pairs
+    from ..data.nnunet.write import existing
     from ..errors import MedganZooError
 
+    out = out.expanduser().resolve()
+    existing(out, dataset_id, overwrite, warn=False)  # before reading the real data, which can take a while
     real = held = None
     if with_real is not None:
         real, held = real_pairs(model.info, with_real, real_dataset, real_settings, real_test)

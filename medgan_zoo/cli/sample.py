@@ -30,13 +30,16 @@ from . import options as opt
               "reads files, else nnunet where dataset.json is, else folder).")
 @click.option("--real-test/--no-real-test", default=True, show_default=True,
               help="--with-real: also write the real test pairs to imagesTs/labelsTs.")
+@click.option("--allow-nan", is_flag=True, help="Load NaN weights and write NaN samples anyway (to look at a broken "
+              "model).")
 @click.option("--overwrite", is_flag=True, help="--format nnunet: replace a data set with the same id in --out.")
 @click.option("--class", "class_name", metavar="NAME",
               help="A class-conditional model: generate this class only, e.g. dcm (default: each sample's class "
               "drawn in the training proportions; the classes go to classes_*.csv or the npz).")
 def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None, batch_size: int | None,
                    device: str | None, settings: tuple[str, ...], dataset_id: int, name: str, with_real: Path | None,
-                   real_dataset: str | None, real_test: bool, overwrite: bool, class_name: str | None) -> None:
+                   real_dataset: str | None, real_test: bool, allow_nan: bool, overwrite: bool,
+                   class_name: str | None) -> None:
     """Generate N pairs from MODEL (a folder, hf://org/repo[@rev], or a catalogue name) to --out."""
     from .. import distributed
     from ..model import load
@@ -58,7 +61,8 @@ def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None
         opt.one_process_only("sample --format nnunet")
         from .real_pairs import write_nnunet
 
-        write_nnunet(load(model, device=device), out, count, seed=seed, batch_size=batch_size, options=options,
+        write_nnunet(load(model, device=device, allow_nan=allow_nan), out, count, seed=seed, batch_size=batch_size,
+                     options=options,
                      dataset_id=dataset_id, name=name, with_real=with_real, real_dataset=real_dataset,
                      real_settings=real_settings, real_test=real_test, overwrite=overwrite, class_name=class_name)
         return
@@ -69,7 +73,10 @@ def sample_command(model: str, count: int, out: Path, fmt: str, seed: int | None
                                      "samples)", param_hint="--seed")
         ranks = distributed.start(device)
         device = str(ranks.device)
-    loaded = load(model, device=device)
+    loaded = load(model, device=device, allow_nan=allow_nan)
+    if fmt == "png" and loaded.info.image_channels not in (1, 3):
+        raise click.UsageError(f"{loaded.info.gan} makes {loaded.info.image_channels}-channel images; PNG holds grey "
+                               "or RGB: use --format npz, nifti or nnunet")
     try:
         loaded.sample_to(out, count, format=fmt, seed=seed, batch_size=batch_size,
                          shard=(ranks.rank, ranks.world) if ranks else None, **options)

@@ -29,12 +29,13 @@ def turing_group() -> None:
 @click.option("--raters", type=int, default=4, show_default=True, help="Raters; each gets a personal link.")
 @click.option("--practice", type=int, default=4, show_default=True,
               help="Practice images with feedback before the scored block (half real, half generated).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, help="Seed of the images and orders (default: random; stored only in the study's "
+              "database, beside the answer key).")
 @click.option("--device", help="cpu, cuda ... (default: CUDA when available).")
 @click.option("--set", "settings", multiple=True, metavar="dataset.KEY=VALUE", help="A dataset config field.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Study folder.")
 def turing_create(model: str, dataset: str, data_root: Path | None, count: int, real_fraction: float, raters: int,
-                  practice: int, seed: int, device: str | None, settings: tuple[str, ...], out: Path) -> None:
+                  practice: int, seed: int | None, device: str | None, settings: tuple[str, ...], out: Path) -> None:
     """Draw a blinded study from MODEL and the data set's test split; print each rater's link."""
     _require()
     from ..turing.create import create_study

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from .cache import cache_key, cached
 from .configs import DatasetConfig
-from .slices import SliceArrays, SliceDataset
+from .slices import DatasetError, SliceArrays, SliceDataset
 
 
 def make_dataset(
@@ -34,8 +34,18 @@ def make_dataset(
     if channels is None:
         channels = int(found["channels"])
     info = {**found, **(info or {})}
-    return SliceDataset(name, config.split, arrays, label_map, channels,
-                        {"config": fields, "cache_key": key, **(info or {})}, group_names)
+    try:
+        return SliceDataset(name, config.split, arrays, label_map, channels,
+                            {"config": fields, "cache_key": key, **(info or {})}, group_names)
+    except DatasetError as exc:  # the plugin's arrays break the contract: name the plugin
+        raise DatasetError(f"{_label(name)}: {exc}") from None
+
+
+def _label(name: str) -> str:
+    from ..registry import get_registry
+
+    datasets = get_registry().datasets
+    return datasets[name].label if name in datasets else f"dataset {name!r}"
 
 
 T = TypeVar("T")

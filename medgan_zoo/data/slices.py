@@ -17,6 +17,10 @@ class DatasetError(MedganZooError, ValueError):
     """Data on disk (or produced by a generator) that breaks the dataset contract."""
 
 
+class EmptySplitError(DatasetError):
+    """The asked split has no subject (e.g. a test split with test_fraction 0)."""
+
+
 @dataclass(frozen=True)
 class SliceArrays:
     """What a dataset builder produces, before it becomes tensors (and what the cache stores)."""
@@ -38,6 +42,16 @@ class SliceArrays:
             raise DatasetError(f"{name}: the split has no slices")
         if self.images.ndim != 4 or self.images.shape[1] != channels:
             raise DatasetError(f"{name}: images have shape {self.images.shape}, expected [N, {channels}, H, W]")
+        if self.images.dtype.kind != "f":
+            raise DatasetError(f"{name}: images are {self.images.dtype}, expected float32 in [-1, 1]")
+        low, high = float(self.images.min()), float(self.images.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise DatasetError(f"{name}: images hold NaN or infinite values")
+        if low < -1.001 or high > 1.001:
+            raise DatasetError(f"{name}: images span [{low:.4g}, {high:.4g}], expected [-1, 1] (8-bit pictures: "
+                               "x / 127.5 - 1)")
+        if self.masks.dtype.kind not in "iu":
+            raise DatasetError(f"{name}: masks are {self.masks.dtype}, expected integer labels (uint8)")
         if self.masks.shape != (n, *self.images.shape[2:]):
             raise DatasetError(f"{name}: masks {self.masks.shape} do not match images {self.images.shape}")
         if len(self.subjects) != n:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import math
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import torch
 from pydantic import BaseModel
 
+from ..data.slices import DatasetError
 from ..device import default_device
 from ..errors import ConfigError, MedganZooError
-from ..metric import EvalContext, as_result, config_at_scale
+from ..jsonsafe import dumps
+from ..metric import EvalContext, config_at_scale
+from ..metric_result import checked_record, failed_record
 from ..progress import Progress, say
 
 QUICK_SAMPLES = 256
@@ -42,11 +46,11 @@ def default_metrics(note=None) -> list[str]:
     return chosen
 
 
-def _check_samples(samples, name: str, channels: int, label_map: dict[int, str]) -> None:
+def _check_samples(samples, name: str, channels: int, label_map: dict[int, str], allow_nan: bool = False) -> None:
     images, masks = samples.images, samples.masks
     if images.shape[1] != channels:
         raise EvaluationError(f"the samples have {images.shape[1]} image channel(s) but {name} has {channels}")
-    if not torch.isfinite(images).all():
+    if not allow_nan and not torch.isfinite(images).all():
         bad = (~torch.isfinite(images)).flatten(1).any(1).nonzero().flatten().tolist()
         raise EvaluationError(f"samples {bad[:10]} contain NaN or inf")
     if samples.label_map and {int(k): v for k, v in samples.label_map.items()} != label_map:
@@ -68,7 +72,8 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
              n: int | None = None, scale: str = "paper", data_root: str | Path | None = None,
              dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
              seed: int = 0, device: str | None = None, out: str | Path | None = None,
-             progress: bool = True, split: str = "test") -> dict[str, Any]:
+             progress: bool = True, split: str = "test", strict: bool = True,
+             allow_nan: bool = False) -> dict[str, Any]:
     """Evaluate a model (a GanModel, a model folder) or a ``Samples`` object against ``dataset``.
 
     ``metrics`` are metric plugin names (None: the default ones that can run here); ``metric_config``
@@ -80,6 +85,10 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     metrics finished so far are written to ``out`` before the interruption propagates. ``split`` is
     the held-out split the metrics score on: 'test' (the number to report) or 'val' (model
     selection; needs ``dataset_config={"val_fraction": ...}``); it is recorded in the meta.
+    A metric that raises is recorded as failed with its reason (``{"failed": true, "error": ...}``)
+    and the others still run; at the end :class:`MetricsFailed` is raised (``strict=False``: the
+    results are returned with the failed records in them). ``allow_nan``: a model with NaN weights
+    or samples is scored anyway (its metrics then fail one by one), to look at it.
     """
     from ..registry import get_registry
     from ..sampling import Samples
@@ -105,7 +114,7 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     if isinstance(source, (str, Path)):
         from ..model import load
 
-        source = load(source)
+        source = load(source, allow_nan=allow_nan)
     run_on = torch.device(device) if device else default_device()
     out_path = Path(out) if out is not None else None
     log = None
@@ -128,25 +137,52 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     channels, label_map = data_shape(data_spec, lambda: ctx.real("train"))
     if model_info is not None and model_info.label_map != label_map:
         raise EvaluationError(f"the model's label map {model_info.label_map} differs from {dataset}'s {label_map}")
-    _check_samples(samples, dataset, channels, label_map)
+    _check_samples(samples, dataset, channels, label_map, allow_nan)
     results: dict[str, Any] = {}
     with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
         for name in specs:
             bar.note(f"{name}: started ({len(samples)} samples against {dataset}, {scale} scale)")
             began = time.monotonic()
             try:
-                results[name] = as_result(name, instances[name](ctx)).record(specs[name].better)
+                results[name] = checked_record(specs[name], instances[name](ctx))
             except KeyboardInterrupt:
                 if out_path is not None and results:
                     write_report(out_path, {**results, "meta": _meta(dataset, scale, samples, ctx, model_info,
                                                                     configs, interrupted=name)})
                 raise
+            except DatasetError:
+                raise  # the real data is broken: no metric could run, and the error names the file
+            except Exception as exc:  # noqa: BLE001 - one metric's failure never loses the others
+                results[name] = failed_record(specs[name], exc)
+                if log is not None:  # the whole traceback, for whoever debugs the plugin
+                    with log.open("a") as handle:
+                        handle.write("".join(traceback.format_exception(exc)))
             bar.note(f"{name}: {headline_text(results[name])} ({time.monotonic() - began:.0f} s)")
             bar.update(len(results))
     results["meta"] = _meta(dataset, scale, samples, ctx, model_info, configs)
     if out_path is not None:
         write_report(out_path, results)
+    failed = failures(results)
+    if failed and strict:
+        raise MetricsFailed(failed, results)
     return results
+
+
+class MetricsFailed(EvaluationError):
+    """Some metrics raised; ``results`` holds every record, the failed ones with their reason
+    (evaluation.json is written before this is raised)."""
+
+    def __init__(self, failed: dict[str, str], results: dict[str, Any]) -> None:
+        self.failed = failed
+        self.results = results
+        super().__init__(f"{len(failed)} metric(s) failed, the others were kept: "
+                         + "; ".join(f"{name}: {reason}" for name, reason in failed.items()))
+
+
+def failures(results: dict[str, Any]) -> dict[str, str]:
+    """metric -> reason, for every failed record of ``results``."""
+    return {name: record["error"] for name, record in results.items()
+            if name != "meta" and isinstance(record, dict) and record.get("failed")}
 
 
 def paper_scale_warning(source: Any, metrics: dict[str, Any], n: int, data_spec, device: torch.device) -> str:
@@ -182,7 +218,9 @@ def _meta(dataset: str, scale: str, samples, ctx: EvalContext, model_info, confi
 
 def headline_text(record: dict[str, Any]) -> str:
     """``dice 0.512, dice_std 0.031``: the keys a metric's result shows (records from before the
-    metric contract: their first four numbers)."""
+    metric contract: their first four numbers); a failed metric's reason."""
+    if record.get("failed"):
+        return f"FAILED ({record['error']})"
     keys = (record.get("headline") or {}).get("shown")
     if not keys:
         keys = [k for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:4]
@@ -228,7 +266,7 @@ def _metric_specs() -> dict[str, Any]:
 
 def write_report(out: Path, results: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "evaluation.json").write_text(json.dumps(results, indent=2, default=str))
+    (out / "evaluation.json").write_text(dumps(results, indent=2))
     meta = results["meta"]
     lines = [f"# Evaluation against {meta['dataset']}", "",
              f"{meta['samples']} generated samples (seed {meta['seed']}), {meta['resolution']}x{meta['resolution']}, "

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..device import default_device
+from ..jsonsafe import dumps
 from ..progress import Progress, say
-from .harness import PAPER_SAMPLES, QUICK_SAMPLES, RECORD_FORMAT, default_metrics, evaluate
+from .harness import PAPER_SAMPLES, QUICK_SAMPLES, RECORD_FORMAT, EvaluationError, default_metrics, evaluate
 
 QUICK_TRAINING = {"steps": 300, "resolution": 32}
 PAPER_TRAINING = {"steps": 20000, "resolution": 128}
@@ -64,6 +65,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     paper = _paper_lookup()
     user = metric_config or {}
     table: dict[tuple[str, str], dict[str, Any]] = {}  # (dataset, row label) -> row
+    failed: dict[str, str] = {}  # "gan on dataset: metric" -> why
 
     def row(dataset: str, label: str, masks: str) -> dict[str, Any]:
         return table.setdefault((dataset, label), {"dataset": dataset, "source": label, "masks": masks, "cells": {}})
@@ -82,8 +84,10 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
             baseline = evaluate(Samples(real.images, real.masks, seed, dict(real.label_map)), dataset, with_baseline,
                                 metric_config={m: {**user.get(m, {}), **(specs[m].baseline or {})}
                                                for m in with_baseline},
-                                out=out / f"baselines-{dataset}", progress=progress, **common)
+                                out=out / f"baselines-{dataset}", progress=progress, strict=False, **common)
             for m in with_baseline:
+                if baseline[m].get("failed"):
+                    failed[f"real baselines on {dataset}: {m}"] = baseline[m]["error"]
                 for label, cell in baseline[m]["headline"]["rows"].items():
                     row(dataset, label, "real")["cells"][m] = {**cell, "n": baseline[m].get("seeds")}
         for gan in gans:
@@ -95,19 +99,22 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
             config = {m: {**user.get(m, {}), **specs[m].study} for m in metrics}
             model = load(run)
             masks = model.gan.mask_origin
+            row(dataset, gan, masks)["steps"] = model.info.training.get("steps")
             result = _finished(run / "evaluation" / "evaluation.json", metrics, scale, seed, n)
             if result is None:
                 cells.note(f"{gan} on {dataset}: evaluating {', '.join(metrics)}")
                 result = evaluate(model, dataset, metrics, n=n, metric_config=config, out=run / "evaluation",
-                                  progress=progress, **common)
+                                  progress=progress, strict=False, **common)
             else:
                 cells.note(f"{gan} on {dataset}: evaluated before, read from {run / 'evaluation'}")
             cells.update(cells.done + 1)
             for m in metrics:
+                if result[m].get("failed"):
+                    failed[f"{gan} on {dataset}: {m}"] = result[m]["error"]
                 head = result[m]["headline"]
                 seeds, small = result[m].get("seeds"), bool(result[m].get("small_sample"))
                 row(dataset, gan, masks)["cells"][m] = {"value": head["value"], "std": head["std"], "n": seeds,
-                                                        "small_sample": small}
+                                                        "small_sample": small, "failed": bool(result[m].get("failed"))}
                 for label, cell in head["rows"].items():
                     if "{model}" in label:  # a row of this model's (real + generated); real-only rows come
                         row(dataset, label.replace("{model}", gan), f"real + {masks}")["cells"][m] = {
@@ -117,9 +124,20 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     _write_tables(out, rows, {"scale": scale, "steps": steps, "resolution": resolution, "samples": n,
                               "metrics": metrics, "columns": {m: specs[m].title for m in metrics},
                               "better": {m: specs[m].better for m in metrics},
-                              "paper_source": paper_table()["source"]})
+                              "paper_source": paper_table()["source"], "failed": failed})
     _reports(report, gans, datasets, out, n, seed, scale, data_roots, dataset_config, user, progress)
+    if failed:
+        raise StudyFailed(failed, out)
     return out
+
+
+class StudyFailed(EvaluationError):
+    """Some metric cells of a study failed; the tables (with those cells marked) are written."""
+
+    def __init__(self, failed: dict[str, str], out: Path) -> None:
+        self.failed = failed
+        super().__init__(f"{len(failed)} metric cell(s) failed, the rest of {out / 'table2.md'} is complete: "
+                         + "; ".join(f"{cell}: {why}" for cell, why in failed.items()))
 
 
 REPORT_SAMPLES, MIN_REPORT_SAMPLES = 1000, 64  # the report samples on its own: not fewer than UMAP needs
@@ -182,14 +200,15 @@ def _finished(path: Path, metrics: list[str], scale: str, seed: int, n: int | No
         return None
     same = (meta.get("format") == RECORD_FORMAT and meta.get("scale") == scale and meta.get("seed") == seed
             and (n is None or meta.get("samples") == n)
-            and not meta.get("interrupted_during") and set(metrics) <= set(result))
+            and not meta.get("interrupted_during") and set(metrics) <= set(result)
+            and not any(isinstance(result[m], dict) and result[m].get("failed") for m in metrics))
     return result if same else None
 
 
 def _row(r: dict[str, Any], metrics: list[str], paper: dict) -> dict[str, Any]:
     """A flat row: dataset, source, masks, then per metric its value, its std and the paper's value."""
     published = paper.get((r["dataset"], r["source"]), {})
-    flat = {"dataset": r["dataset"], "source": r["source"], "masks": r["masks"]}
+    flat = {"dataset": r["dataset"], "source": r["source"], "masks": r["masks"], "steps": r.get("steps")}
     for m in metrics:
         cell = r["cells"].get(m) or {}
         flat[m] = cell.get("value")
@@ -198,6 +217,8 @@ def _row(r: dict[str, Any], metrics: list[str], paper: dict) -> dict[str, Any]:
             flat[f"{m}_seeds"] = cell["n"]
         if cell.get("small_sample"):
             flat[f"{m}_small_sample"] = True
+        if cell.get("failed"):
+            flat[f"{m}_failed"] = True
     for m in metrics:
         if m in published:
             flat[f"paper_{m}"] = published[m]
@@ -232,7 +253,7 @@ def _overlapping(rows: list[dict[str, Any]], metric: str, better: str | None) ->
 
 
 def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-    (out / "table2.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (out / "table2.json").write_text(dumps({"meta": meta, "rows": rows}, indent=2))
     with (out / "table2.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for r in rows for k in r)) or ["dataset"])
         writer.writeheader()
@@ -243,16 +264,23 @@ def _write_tables(out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -
     titles = [f"{title} ({'↓' if better.get(m) == 'lower' else '↑'})" if m in better else title
               for m, title in columns.items()]
     lines = ["# Table 2, reproduced", "",
-             f"Scale: {meta['scale']} ({meta['steps']} training steps at {meta['resolution']} px, "
-             f"{meta['samples'] or 'default'} samples per GAN); metrics: {', '.join(meta['metrics'])}.", "",
-             "| dataset | source | masks | " + " | ".join(titles + [f"paper {columns[m]}" for m in paper_columns])
-             + " |", "| --- | --- | --- |" + " --- |" * (len(columns) + len(paper_columns))]
+             f"Scale: {meta['scale']} (models trained by the study: {meta['steps']} steps at {meta['resolution']} "
+             f"px; each row's own training steps are in its column; {meta['samples'] or 'default'} samples per GAN); "
+             f"metrics: {', '.join(meta['metrics'])}.", "",
+             "| dataset | source | masks | steps | "
+             + " | ".join(titles + [f"paper {columns[m]}" for m in paper_columns])
+             + " |", "| --- | --- | --- | --- |" + " --- |" * (len(columns) + len(paper_columns))]
     overlap = {m: _overlapping(rows, m, better.get(m)) for m in columns}
     for i, r in enumerate(rows):
-        values = [_cell(r.get(m), r.get(f"{m}_std"), r.get(f"{m}_seeds")) + (" †" if r.get(f"{m}_small_sample") else "")
+        values = ["failed" if r.get(f"{m}_failed") else
+                  _cell(r.get(m), r.get(f"{m}_std"), r.get(f"{m}_seeds")) + (" †" if r.get(f"{m}_small_sample") else "")
                   + (" ≈" if i in overlap[m] else "") for m in columns]
         values += [_cell(r.get(f"paper_{m}")) for m in paper_columns]
-        lines.append(f"| {r['dataset']} | {r['source']} | {r['masks']} | " + " | ".join(values) + " |")
+        steps = "–" if r.get("steps") is None else str(r["steps"])
+        lines.append(f"| {r['dataset']} | {r['source']} | {r['masks']} | {steps} | " + " | ".join(values) + " |")
+    if meta.get("failed"):
+        lines += ["", "Failed (the metric raised; the other cells are unaffected): "
+                  + "; ".join(f"{cell}: {why}" for cell, why in meta["failed"].items())]
     if any(r.get(f"{m}_small_sample") for r in rows for m in columns):
         lines += ["", "† Fewer than 2,048 samples on a side: a Fréchet distance biased upward by a model-dependent "
                   "amount, not for ranking; rank by KID (unbiased) or the Dice with its spread at this size "

@@ -50,7 +50,14 @@ class VggFeatures(nn.Module):
 
         self.imagenet_input = imagenet_input
         self.layers = vgg19(weights=None).features[:depth]
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        try:  # tensors only: a file that would run code when unpickled is refused, in one line
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - pickle.UnpicklingError, EOFError, RuntimeError, OSError ...
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MedganZooError(f"{weights} is not a file of VGG-19 weight tensors (refused to load: "
+                                 f"{type(exc).__name__}: {reason[:200]}); use {VGG19_FILE} from {VGG19_URL}") from None
+        if not isinstance(state, dict):
+            raise MedganZooError(f"{weights} holds a {type(state).__name__}, not a VGG-19 state dict")
         wanted = {k.removeprefix("features."): v for k, v in state.items()
                   if k.startswith("features.") and int(k.split(".")[1]) < depth}
         try:

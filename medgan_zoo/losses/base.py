@@ -42,3 +42,42 @@ class Regularizer(ABC):
         self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor | None = None
     ) -> Tensor:
         """The weighted penalty (a scalar with a graph, ready to be added and back-propagated)."""
+
+
+class CheckedRegularizer(Regularizer):
+    """A regulariser plugin's callable, its penalty checked as a loss term's."""
+
+    def __init__(self, inner: Callable[..., Tensor], label: str) -> None:
+        self.inner = inner
+        self.label = label
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def __call__(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor | None = None) -> Tensor:
+        from ..handover import calling, check_loss
+
+        return check_loss(calling(self.label, "the penalty", self.inner, discriminator, real, fake), self.label,
+                          "the penalty")
+
+
+def _checked_term(method: Callable[..., Tensor], label: str, term: str) -> Callable[..., Tensor]:
+    def term_checked(*args, **kwargs) -> Tensor:
+        from ..handover import calling, check_loss
+
+        return check_loss(calling(label, term, method, *args, **kwargs), label, term)
+
+    return term_checked
+
+
+def checked(obj: object, label: str, role: str) -> object:
+    """``obj`` with what it returns checked where it enters the core (a scalar) and an exception from
+    its code naming the plugin. A loss object keeps its type (its two terms are wrapped on the
+    instance); a regulariser is wrapped in :class:`CheckedRegularizer`."""
+    if role == "adversarial" and isinstance(obj, AdversarialLoss):
+        for term in ("discriminator_loss", "generator_loss"):
+            setattr(obj, term, _checked_term(getattr(obj, term), label, term))
+        return obj
+    if role == "regularizer" and callable(obj):
+        return CheckedRegularizer(obj, label)
+    return obj

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..jsonsafe import dumps
 from ..progress import Progress
 from .embed import UmapParams, embed, figure
 from .needs import require_report
@@ -161,7 +162,7 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
                 "version": __version__,
                 "created": datetime.datetime.now().isoformat(timespec="seconds")}
         (out / PAGE).write_text(render(data))
-        (out / MARKER).write_text(json.dumps(data, indent=2, default=_plain))
+        (out / MARKER).write_text(dumps(data, indent=2, default=_plain))
         bar.update(stages)
     return out / PAGE
 

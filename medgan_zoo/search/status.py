@@ -69,14 +69,21 @@ def status_text(name: str, storage: str | None = None, folder: str | Path | None
     for row in best:
         values = ", ".join(f"{m} {row[m]:.4g}" for m in settings.objectives if row.get(m) is not None)
         lines.append(f"best: trial {row['trial']} ({values}) in {path / row['folder']}")
-    live = worker_lines(path)
+    running = any(t.state.name == "RUNNING" for t in trials)
+    live = worker_lines(path, running=running)
     if live:
         lines += ["workers:"] + [f"  {line}" for line in live]
     lines += ["", format_table(table, settings.objectives)]
     return "\n".join(lines)
 
 
-def worker_lines(folder: Path, now: float | None = None) -> list[str]:
+def worker_lines(folder: Path, now: float | None = None, running: bool | None = None) -> list[str]:
+    """A line per worker that wrote lately; one whose process is gone (this machine), whose heartbeat
+    is older than the grace period, or that says it runs a trial while the study runs none, is dead."""
+    import socket
+
+    from .storage import GRACE_SECONDS, alive
+
     out = []
     for f in sorted((folder / "workers").glob("*.json")):
         try:
@@ -94,8 +101,15 @@ def worker_lines(folder: Path, now: float | None = None) -> list[str]:
             parts.append(f"step {w['step']}")
         if w.get("objective") is not None:
             parts.append(f"objective {w['objective']:.4g}")
-        parts.append(str(w.get("state", "")))
-        if age > STALE_LINE_SECONDS:
+        dead = None
+        if w.get("host") == socket.gethostname() and w.get("pid") and not alive(int(w["pid"])):
+            dead = "its process is gone"
+        elif age > GRACE_SECONDS:
+            dead = f"no heartbeat for {age:.0f} s"
+        elif running is False and w.get("state") in ("training", "evaluating"):
+            dead = "the study runs no trial"
+        parts.append(f"dead ({dead})" if dead else str(w.get("state", "")))
+        if not dead and age > STALE_LINE_SECONDS:
             parts.append(f"(silent {age:.0f} s)")
         out.append(" ".join(parts))
     return out

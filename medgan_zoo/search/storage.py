@@ -110,12 +110,14 @@ class StudyStorage:
 
     def _journal(self, path: Path):
         from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+        from .journal import backend
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.lock_path = path.with_name(path.name + ".claim")
-        # open-based lock: it also works where symlinks do not (some shared filesystems)
-        return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+        # open-based lock: it also works where symlinks do not (some shared filesystems); a failed
+        # append is undone and a damaged journal repaired on open (search/journal.py)
+        return JournalStorage(backend(path))
 
     def _rdb(self, url: str):
         from optuna.storages import RDBStorage
@@ -193,7 +195,8 @@ def worker_id() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` on this machine still runs (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -216,7 +219,7 @@ def stale_reason(attrs: dict[str, Any], now: float | None = None) -> str | None:
     worker, beat = attrs.get("worker"), attrs.get("heartbeat")
     if not isinstance(worker, dict):
         return None
-    if worker.get("host") == socket.gethostname() and not _alive(int(worker.get("pid", 0))):
+    if worker.get("host") == socket.gethostname() and not alive(int(worker.get("pid", 0))):
         return f"its worker (process {worker.get('pid')} on {worker.get('host')}) is gone"
     if isinstance(beat, (int, float)) and (now or time.time()) - beat > GRACE_SECONDS:
         return f"no heartbeat from {worker.get('host')}:{worker.get('pid')} for over {GRACE_SECONDS} s"

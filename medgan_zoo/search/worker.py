@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 from optuna.trial import Trial, TrialState
 
+from ..jsonsafe import dumps
 from ..progress import say
 from .settings import SweepSettings
 from .space import Parameter, SearchSpace
@@ -252,7 +253,7 @@ class Worker:
         self.status_file.parent.mkdir(parents=True, exist_ok=True)
         record = {"worker": self.index, **self.me, "device": self.device, "updated": time.time(), **fields}
         tmp = self.status_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
+        tmp.write_text(dumps(record))
         tmp.replace(self.status_file)
 
 

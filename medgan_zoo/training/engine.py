@@ -22,6 +22,7 @@ from ..device import default_device
 from ..errors import ConfigError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
+from ..handover import calling
 from .callback import Callbacks, TrainControl, TrainState, check_callbacks
 from .callbacks import builtin_callbacks
 from .callbacks.metrics_log import MetricsCsv
@@ -93,6 +94,7 @@ class Trainer:
         self.groups: torch.Tensor | None = None
         if self._class_conditional(spec):
             gan_config.update(self._classes())
+        self.gan_label = spec.label
         self.gan: GAN = create_gan(c.gan, **gan_config).to(self.device)
         if self.cuda:
             self.gan.to(memory_format=torch.channels_last)
@@ -275,7 +277,7 @@ class Trainer:
             state.began = time.perf_counter()  # training time starts with the first step
             for step in range(state.start_step + 1, self.config.steps + 1):
                 state.step = ctx.step = step
-                state.logs = self.gan.train_step(ctx)
+                state.logs = calling(self.gan_label, "train_step", self.gan.train_step, ctx)
                 self.gan.update_ema()
                 state.images += state.images_per_step
                 control.schedule(step, self.config)

@@ -1,20 +1,26 @@
 """``turing-test serve``: the rater web app (FastAPI on uvicorn).
 
-Every URL carries the rater's token; without a valid one the app answers 403. A rater can fetch
-only the image that is next in their own sequence and post only an answer for it. Nothing the app
-sends (page, script, JSON, image bytes, headers) says whether an image is real, except the feedback
-of the practice block, after the answer.
+Every URL carries the rater's token; without a valid one the app answers 403 before reading any
+body, and bodies over 4 KB get 413 (:mod:`.guard`). A rater can fetch only the image that is next in
+their own sequence and post only an answer for an image they fetched. Nothing the app sends (page,
+script, JSON, image bytes and their size, headers, error messages) says whether an image is real,
+except the feedback of the practice block, after the answer; errors never echo what was sent.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .guard import Guard
 from .store import IMAGES, AnswerRefused, Store
+
+log = logging.getLogger("medgan_zoo.turing")
 
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
@@ -36,6 +42,7 @@ def rater_page() -> str:
 def make_app(folder: str | Path):
     """The app for the study in ``folder``."""
     from fastapi import FastAPI, HTTPException
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 
     store = Store(folder)
@@ -47,7 +54,15 @@ def make_app(folder: str | Path):
     images = Path(folder) / IMAGES
     page = rater_page()
     practice = store.meta().get("practice", 0)
+    store.migrate()
     app = FastAPI(title="medgan-zoo visual Turing test", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(Guard, known=lambda token: store.rater(token) is not None)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request, exc: RequestValidationError) -> JSONResponse:  # FastAPI's own echoes the input
+        names = {str(e.get("loc", ("", ""))[1]) if len(e.get("loc", ())) > 1 else "body" for e in exc.errors()}
+        fields = sorted(n if n in Answer.model_fields or n == "body" else "an unknown field" for n in names)
+        return JSONResponse({"detail": f"invalid answer: {', '.join(fields)}"}, status_code=422, headers=NO_STORE)
 
     def rater_or_403(token: str) -> list[str]:
         found = store.rater(token)
@@ -77,6 +92,11 @@ def make_app(folder: str | Path):
         if store.next_item(token).image != image:  # only the image the rater is looking at now
             raise HTTPException(status_code=404, detail="not your current image")
         data = (images / f"{image}.png").read_bytes()
+        try:
+            store.mark_served(token, image)
+        except sqlite3.Error as exc:
+            log.error("cannot record that %s was shown: %s", image, exc)
+            raise HTTPException(status_code=503, detail="the server cannot store its records now") from None
         return Response(data, media_type="image/png", headers=NO_STORE)
 
     @app.post("/api/{token}/answer")
@@ -86,6 +106,10 @@ def make_app(folder: str | Path):
             reply = store.answer(token, body.image, body.answer, body.confidence, body.milliseconds)
         except AnswerRefused as exc:
             raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+        except sqlite3.Error as exc:  # e.g. "database or disk is full": the answer was not stored
+            log.error("cannot store an answer in %s: %s", store.path, exc)
+            raise HTTPException(status_code=503, detail="the answer could not be stored (the server's disk?); "
+                                "it was not recorded: try again later") from None
         return JSONResponse(reply, headers=NO_STORE)
 
     return app

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
+from ..jsonsafe import dumps
 from .analysis import analyse
 from .power import power_table
 from .store import Store
@@ -38,7 +38,7 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
     result = analyse(rows)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "turing_test.json").write_text(json.dumps({"meta": meta, **result}, indent=2))
+    (out / "turing_test.json").write_text(dumps({"meta": meta, **result}, indent=2))
     with (out / "answers.csv").open("w", newline="") as handle:
         answers = csv.DictWriter(handle, fieldnames=["rater", "position", "image", "truth", "answer", "confidence",
                                                      "milliseconds"])

@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS answers (
     answer TEXT NOT NULL CHECK (answer IN ('real', 'generated')), confidence INTEGER CHECK (confidence BETWEEN 1 AND 5),
     milliseconds INTEGER NOT NULL, answered_at REAL NOT NULL,
     PRIMARY KEY (rater, position), UNIQUE (rater, image));
+CREATE TABLE IF NOT EXISTS served (
+    rater TEXT NOT NULL REFERENCES raters(token), image TEXT NOT NULL REFERENCES images(id),
+    served_at REAL NOT NULL, PRIMARY KEY (rater, image));
 """
 ANSWERS = ("real", "generated")
 
@@ -101,6 +104,16 @@ class Store:
             c.executemany("INSERT INTO raters VALUES (?, ?, ?)", [(t, n, json.dumps(s)) for t, n, s in raters])
             c.execute("COMMIT")
 
+    def migrate(self) -> None:
+        """Tables added since a study was created (``served``)."""
+        with self.connect() as c:
+            c.executescript(SCHEMA)
+
+    def mark_served(self, token: str, image: str) -> None:
+        """Record when ``image`` was first sent to the rater (an answer needs it)."""
+        with self.connect() as c:
+            c.execute("INSERT OR IGNORE INTO served VALUES (?, ?, ?)", (token, image, time.time()))
+
     def meta(self) -> dict[str, Any]:
         with self.connect() as c:
             return {k: json.loads(v) for k, v in c.execute("SELECT key, value FROM meta")}
@@ -131,11 +144,11 @@ class Store:
         """Record one answer if ``image`` is the rater's next; returns what the rater may be told
         (in the practice block: whether it was right; in the scored block: nothing about it)."""
         if answer not in ANSWERS:
-            raise AnswerRefused(f"answer must be 'real' or 'generated', got {answer!r}", 422)
+            raise AnswerRefused("answer must be 'real' or 'generated'", 422)  # never echo what was sent
         if confidence is not None and not (isinstance(confidence, int) and 1 <= confidence <= 5):
-            raise AnswerRefused(f"confidence must be 1-5, got {confidence!r}", 422)
+            raise AnswerRefused("confidence must be 1-5", 422)
         if not isinstance(milliseconds, int) or milliseconds < 0:
-            raise AnswerRefused(f"milliseconds must be a non-negative integer, got {milliseconds!r}", 422)
+            raise AnswerRefused("milliseconds must be a non-negative integer", 422)
         found = self.rater(token)
         if found is None:
             raise AnswerRefused("unknown rater token", 403)
@@ -150,12 +163,15 @@ class Store:
                     seen = c.execute("SELECT 1 FROM answers WHERE rater = ? AND image = ?", (token, image)).fetchone()
                     raise AnswerRefused("this image was answered already" if seen else
                                         "this is not the rater's next image")
+                if c.execute("SELECT 1 FROM served WHERE rater = ? AND image = ?", (token, image)).fetchone() is None:
+                    raise AnswerRefused("this image was never shown to the rater: an answer follows its image")
                 c.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
                           (token, done, image, answer, confidence, milliseconds, time.time()))
                 origin, block = c.execute("SELECT origin, block FROM images WHERE id = ?", (image,)).fetchone()
                 c.execute("COMMIT")
             except BaseException:
-                c.execute("ROLLBACK")
+                if c.in_transaction:  # a failed COMMIT (a full disk) may have rolled back already
+                    c.execute("ROLLBACK")
                 raise
         reply: dict[str, Any] = {"recorded": done}
         if block == "practice":

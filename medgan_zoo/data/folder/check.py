@@ -61,7 +61,7 @@ def inspect_items(root: Path, items: list[Item], config: FilesConfig, how: Readi
             check_item(grids, mask, item, config.tolerance, how)
             if mask is not None:
                 for part in slices(mask, config.axis)[0]:
-                    values = mask_values(part, item.mask, how.colours, how.names)
+                    values = mask_values(part, item.mask, how.colours, how.names, how.binary_255)
                     pixels.update(dict(zip(*np.unique(values, return_counts=True), strict=True)))
             count = len(slices(grids[0], config.axis)[0])
         except DatasetError as exc:
@@ -76,7 +76,7 @@ def inspect_items(root: Path, items: list[Item], config: FilesConfig, how: Readi
         high = max(high, *(float(g.array.max()) for g in grids))
     if how.names is not None:
         for value in sorted(set(pixels) - set(how.names)):
-            problems.append(f"{how.label_source}: mask value {value} is in the masks but not in the label file")
+            problems.append(f"{how.label_source}: mask value {value} is in the masks but not among its labels")
     total = sum(pixels.values()) or 1
     facts = {
         "root": str(root), "files": len(items),

@@ -47,7 +47,7 @@ def read_label_file(path: Path) -> tuple[dict[int, str], dict[tuple[int, int, in
 
 
 def mask_values(mask: np.ndarray, path: Path, colours: dict[tuple[int, int, int], int],
-                names: dict[int, str] | None) -> np.ndarray:
+                names: dict[int, str] | None, binary_255: bool = True) -> np.ndarray:
     """An integer label map from a mask as read: colour masks through ``colours``; 0/255 binary masks
     (no 255 among the names) become 0/1."""
     if mask.ndim == 3 and mask.shape[2] == 3:
@@ -69,7 +69,7 @@ def mask_values(mask: np.ndarray, path: Path, colours: dict[tuple[int, int, int]
         if not np.isfinite(mask).all() or (mask != np.round(mask)).any():
             raise DatasetError(f"{path}: a mask must hold integer labels (found fractional or NaN values)")
     values = mask if mask.dtype in (np.uint8, np.uint16) else mask.astype(np.int64)  # no copy when unsigned
-    if values.size and values.max() == 255 and (names is None or 255 not in names) \
+    if binary_255 and values.size and values.max() == 255 and (names is None or 255 not in names) \
             and bool(np.all((values == 0) | (values == 255))):
         values = (values > 0).astype(np.uint8)
     if values.dtype.kind == "i" and values.size and values.min() < 0:
@@ -93,6 +93,6 @@ def label_map(found: set[int], names: dict[int, str] | None, where: dict[int, Pa
                       "(write labels.json to name them)", stacklevel=4)
         names = {v: ("background" if v == 0 else f"label_{v}") for v in values}
     if len(values) < 2:
-        raise DatasetError("folder: the masks hold only background (0); nothing to segment (masks=false trains "
-                           "image-only GANs)")
+        raise DatasetError(f"{label_file or 'the masks'}: only background (0) is labelled; nothing to segment (the "
+                           "folder data set's masks=false trains image-only GANs)")
     return {i: names[v] for i, v in enumerate(values)}, values

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..build import make_dataset, wanted
 from ..cache import file_fingerprints
 from ..files import require_root, under
-from ..slices import DatasetError, SliceArrays, SliceDataset
+from ..slices import DatasetError, EmptySplitError, SliceArrays, SliceDataset
 from .config import FolderConfig
 from .discover import FORMATS, Item, discover
 from .labels import find_label_file, read_label_file
@@ -38,7 +38,7 @@ def load_folder(config: FolderConfig) -> SliceDataset:
     files = [f for p in files for f in (sorted(p.glob("*.dcm")) if p.is_dir() else [p])]
     chosen = [item for item in items if wanted(config.split, item.split)]
     if not chosen:
-        raise DatasetError(f"folder: the {config.split} split of {root} is empty ({len(items)} files, all in the "
+        raise EmptySplitError(f"folder: the {config.split} split of {root} is empty ({len(items)} files, all in the "
                            "other split; test_fraction sets the share)")
     group_names = sorted({item.group for item in items if item.group is not None}) or None
     return make_dataset("folder", config, None, None, file_fingerprints(root, files),

@@ -60,6 +60,9 @@ def read_picture(path: Path, what: str) -> Grid:
     from PIL import Image
 
     with reading(path, what), Image.open(path) as img:
+        if getattr(img, "n_frames", 1) > 1:
+            raise DatasetError(f"{path}: a multi-page {what} ({img.n_frames} pages, e.g. nnU-Net's 3-D TIFF): pictures "
+                               "are read as one 2-D page; save volumes as NIfTI")
         if img.mode in ("I;16", "I;16B", "I;16L", "I"):
             return Grid(np.asarray(img, dtype=np.float32), (1.0, 1.0), bits=16)
         if img.mode == "P":
@@ -93,8 +96,9 @@ def read_volume(path: Path, what: str, four_d: bool = False) -> Grid:
             array = sitk.GetArrayFromImage(image).transpose(2, 1, 0)  # ITK's z, y, x -> x, y, z
             grid = Grid(array, tuple(image.GetSpacing()), tuple(image.GetOrigin()), tuple(image.GetDirection()))
     if grid.array.ndim != 3 and not (four_d and grid.array.ndim == 4):
-        raise DatasetError(f"{path}: a {grid.array.ndim}-D {what}; the folder data set reads 3-D volumes "
-                           "(one channel) and 2-D pictures")
+        raise DatasetError(f"{path}: a {grid.array.ndim}-D {what}; volumes are read as 3-D files of one channel "
+                           "(nnU-Net v2 keeps each channel in a file of its own: CASE_0000, CASE_0001, ...) and "
+                           "pictures as 2-D")
     if grid.array.dtype.kind == "f" and not np.isfinite(grid.array).all():
         raise DatasetError(f"{path}: the {what} holds NaN or infinite values")
     return grid

@@ -33,6 +33,7 @@ class Reading:
     modalities: tuple[str, ...] | None = None
     four_d: bool = False
     channels: int | None = None
+    binary_255: bool = True  # 0/255 masks read as 0/1 (a folder's convenience; nnU-Net takes 255 as it is)
 
 
 def available_memory() -> int | None:
@@ -99,7 +100,8 @@ def build_arrays(root: Path, items: list[Item], config: FilesConfig, how: Readin
             for k, grid in enumerate(grids)), strict=True)]
         volume = len(grids[0].spacing) == 3
         for image, mask in zip(scaled, mask_slices, strict=True):
-            values = mask_values(mask, item.mask, how.colours, how.names) if item.mask is not None else mask
+            values = mask_values(mask, item.mask, how.colours, how.names, how.binary_255) if item.mask is not None \
+                else mask
             if not config.keep_empty and item.mask is not None and not values.any():
                 continue
             for v in np.flatnonzero(np.bincount(values.ravel())).tolist():
@@ -163,6 +165,11 @@ def check_headers(items: list[Item]) -> None:
         if image and mask and image[:3] != mask[:3] and not (len(image) == 1 or len(mask) == 1):
             raise DatasetError(f"{item.mask}: mask shape {mask} differs from its image {item.image} {image} "
                                f"(in the {item.split} split)")
+        for channel in item.channels:  # every channel file is read too: a broken one is found now
+            other = header_shape(channel)
+            if image and other and image[:3] != other[:3]:
+                raise DatasetError(f"{channel}: channel shape {other} differs from {item.image} {image} "
+                                   f"(in the {item.split} split)")
 
 
 def agree(image: Grid, other: Grid, image_path: Path, path: Path, tolerance: float, what: str = "mask") -> None:

@@ -123,6 +123,8 @@ def _nnunet(root: Path, source: Path, data: dict[str, Any]) -> Layout:
     else:
         cases = _found(root, source, ending, len(channels))
     expected = data["numTraining"]
+    if not isinstance(expected, int) or isinstance(expected, bool):
+        raise DatasetError(f"{source}: numTraining must be a whole number, not {expected!r}")
     if expected != len(cases):
         raise DatasetError(f"{source}: numTraining is {expected} but {len(cases)} training case(s) are there")
     return Layout("nnunet", source, cases, channels, labels, ending)
@@ -142,8 +144,8 @@ def _listed(root: Path, source: Path, listed: Any) -> list[Case]:
         raise DatasetError(f"{source}: dataset must map case names to {{images, label}}")
     cases = []
     for name, entry in listed.items():
-        if not isinstance(entry, dict) or "images" not in entry or "label" not in entry:
-            raise DatasetError(f"{source}: dataset entry {name!r} needs images (a list) and label")
+        if not isinstance(entry, dict) or not isinstance(entry.get("images"), list) or "label" not in entry:
+            raise DatasetError(f"{source}: dataset entry {name!r} needs images (a list of files) and label")
         images = tuple(_file(root, str(p), source, f"case {name}'s image") for p in entry["images"])
         cases.append(Case(str(name), images, _file(root, str(entry["label"]), source, f"case {name}'s label")))
     return cases

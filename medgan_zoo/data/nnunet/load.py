@@ -20,7 +20,7 @@ from ..files import require_root, under
 from ..folder.check import inspect_items
 from ..folder.discover import Item, read_csv, seeded_split, subject_groups
 from ..folder.slicing import Reading, build_arrays
-from ..slices import DatasetError, SliceDataset
+from ..slices import DatasetError, EmptySplitError, SliceDataset
 from .config import NnunetConfig
 from .layout import Layout, read_layout
 
@@ -66,8 +66,9 @@ def items_of(root: Path, layout: Layout, config: NnunetConfig) -> list[Item]:
 
 
 def reading(layout: Layout) -> Reading:
-    return Reading(layout.kind, layout.labels, {}, layout.source, True, layout.modalities(), layout.kind == "msd",
-                   len(layout.channel_names))
+    """As nnU-Net reads: labels as written (no 0/255 shortcut), channels counted against dataset.json."""
+    return Reading("nnunet", layout.labels, {}, layout.source, True, layout.modalities(), layout.kind == "msd",
+                   len(layout.channel_names), binary_255=False)
 
 
 def load_nnunet(config: NnunetConfig) -> SliceDataset:
@@ -76,7 +77,7 @@ def load_nnunet(config: NnunetConfig) -> SliceDataset:
     items = items_of(root, layout, config)
     chosen = [item for item in items if wanted(config.split, item.split)]
     if not chosen:
-        raise DatasetError(f"nnunet: the {config.split} split of {root} is empty ({len(items)} cases, all in the "
+        raise EmptySplitError(f"nnunet: the {config.split} split of {root} is empty ({len(items)} cases, all in the "
                            "other split; test_fraction sets the share)")
     files = [layout.source] + [p for item in items for p in (item.image, *item.channels, item.mask) if p is not None]
     files += [under(root, config.groups_csv)] if config.groups_csv is not None else []

@@ -34,6 +34,9 @@ FOLDS = 5
 SPLIT_SEED = 12345  # the seed nnU-Net's own five folds are drawn with
 
 
+RESERVED = ("background", "ignore")  # nnU-Net reads "ignore" as its ignore label
+
+
 def nnunet_labels(label_map: dict[int, str]) -> tuple[dict[str, int], dict[str, Any]]:
     """(nnU-Net's ``labels`` as name -> value, consecutive from background 0; what was changed to get
     there, for the record: renamed or remapped labels)."""
@@ -44,7 +47,7 @@ def nnunet_labels(label_map: dict[int, str]) -> tuple[dict[str, int], dict[str, 
     names: dict[str, int] = {}
     for index, value in enumerate(values):
         name = "background" if index == 0 else label_map[value]
-        if name in names or (index and name == "background"):
+        if name in names or (index and name in RESERVED):
             name = f"{name}_{index}"
         names[name] = index
     if label_map[values[0]] != "background":
@@ -62,12 +65,9 @@ class NnunetWriter:
             raise DatasetError(f"nnunet: dataset id {dataset_id} is outside 1-999 (nnU-Net's three digits)")
         if not NAME.fullmatch(name):
             raise DatasetError(f"nnunet: dataset name {name!r} must be letters, digits, '-' or '_' (no spaces)")
-        self.out = Path(out)
+        self.out = Path(out).expanduser()
         self.folder_name = f"Dataset{dataset_id:03d}_{name}"
-        self.existing = sorted(p for p in self.out.glob(f"Dataset{dataset_id:03d}_*") if p.is_dir())
-        if self.existing and not overwrite:
-            raise DatasetError(f"{self.existing[0]} exists: nnU-Net tells data sets apart by their id ({dataset_id}); "
-                               "choose another --dataset-id or pass --overwrite to replace it")
+        self.existing = existing(self.out, dataset_id, overwrite)
         self.labels, self.changes = nnunet_labels(label_map)
         self.lookup = np.zeros(max(label_map) + 1, dtype=np.uint8)
         self.lookup[sorted(label_map)] = np.arange(len(label_map), dtype=np.uint8)
@@ -134,10 +134,11 @@ class NnunetWriter:
         (self.partial / "dataset.json").write_text(json.dumps(dataset, indent=2) + "\n")
         self._write_cases()
         self._write_splits()
-        for old in self.existing:
-            shutil.rmtree(old)
         final = self.out / self.folder_name
-        self.partial.rename(final)
+        aside = [old.rename(old.with_name(f".{old.name}.replaced")) for old in self.existing]  # kept until the new
+        self.partial.rename(final)                                                          # one is in place
+        for old in aside:
+            shutil.rmtree(old)
         return final
 
     def _write_cases(self) -> None:
@@ -162,6 +163,24 @@ class NnunetWriter:
             for k, fold in enumerate(folds):
                 fold["val" if k == held else "train"].append(row["case"])
         (self.partial / "splits_final.json").write_text(json.dumps(folds, indent=1) + "\n")
+
+
+def existing(out: Path, dataset_id: int, overwrite: bool, warn: bool = True) -> list[Path]:
+    """The data sets with ``dataset_id`` already in ``out`` (refused unless ``overwrite``); a warning
+    names nnU-Net's own folders for that id, which would no longer match the new data set."""
+    import os
+    import warnings
+
+    found = sorted(p for p in Path(out).expanduser().glob(f"Dataset{dataset_id:03d}_*") if p.is_dir())
+    if found and not overwrite:
+        raise DatasetError(f"{found[0]} exists: nnU-Net tells data sets apart by their id ({dataset_id}); choose "
+                           "another --dataset-id or pass --overwrite to replace it")
+    stale = [p for variable in ("nnUNet_preprocessed", "nnUNet_results") if os.environ.get(variable)
+             for p in Path(os.environ[variable]).expanduser().glob(f"Dataset{dataset_id:03d}_*")]
+    if stale and warn:
+        warnings.warn(f"nnU-Net already has {', '.join(map(str, stale))} for id {dataset_id}: delete it before "
+                      "nnUNetv2_plan_and_preprocess, whose plans and folds would not match the new cases", stacklevel=3)
+    return found
 
 
 def check_real(real: SliceDataset, label_map: dict[int, str], channels: int, resolution: int) -> None:
@@ -198,9 +217,10 @@ def export_nnunet(model: Any, out: str | Path, n: int, *, dataset_id: int = 501,
     for data in (real, real_test):
         if data is not None:
             check_real(data, model.label_map, info.image_channels, info.resolution)
-    Path(out).mkdir(parents=True, exist_ok=True)
+    out = Path(out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
     used = seed
-    with NnunetWriter(Path(out), dataset_id, name, model.label_map, info.image_channels, overwrite) as writer:
+    with NnunetWriter(out, dataset_id, name, model.label_map, info.image_channels, overwrite) as writer:
         for start, samples in model.stream(n, seed=seed, batch_size=batch_size, device=device, **options):
             used = samples.seed
             rows = [{"origin": "synthetic", "sample": start + i, "class": samples.class_of(i) or ""}

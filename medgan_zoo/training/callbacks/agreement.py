@@ -3,6 +3,7 @@ stopped because another failed says how to resume."""
 
 from __future__ import annotations
 
+from ...handover import PluginOutputError
 from ..callback import Callback, TrainControl, TrainState
 from ..errors import CallbackError, TrainingInterrupted
 from .signals import StopOnSignal, Terminated
@@ -27,8 +28,8 @@ class RankAgreement(Callback):
 
     def on_failure(self, state: TrainState, control: TrainControl) -> None:
         error = state.error
-        if isinstance(error, CallbackError) and error.__cause__ is not None:
-            error = error.__cause__  # the peer's failure arrived while a user's callback ran
+        if isinstance(error, (CallbackError, PluginOutputError)) and error.__cause__ is not None:
+            error = error.__cause__  # the peer's failure arrived while a callback or the GAN's step ran
         if state.world == 1 or not (isinstance(error, Terminated)
                                     or (isinstance(error, RuntimeError) and peer_failure(error))):
             return
