@@ -18,9 +18,11 @@ from typing import Any
 import torch
 from pydantic import BaseModel, Field
 
+from .errors import ConfigError
 from .gans.base import JOINT_MASKS
 from .jsonsafe import dumps
 from .progress import Progress
+from .training.errors import TrainingInterrupted
 
 GRID_SCALE = 3  # 32-pixel tiles are too small to look at
 
@@ -51,15 +53,44 @@ def recipe() -> DemoRecipe:
 
 
 def run_demo(out: str | Path | None = None, steps: int | None = None, unet_steps: int | None = None,
-             seed: int = 0, progress: bool = True) -> Path:
+             seed: int = 0, progress: bool = True, resume: bool = False, again: str | None = None) -> Path:
     """Run the demo into ``out`` (default ``runs/demo-<time>``) and return the folder.
+
+    ``resume``: continue an interrupted demo in ``out`` (finished models are kept, an interrupted one
+    resumes from its checkpoint, the evaluations run again). ``again``: the command an interruption
+    advises (default: this call with ``resume=True``).
 
     ``seed`` seeds the GANs' training and sampling (the U-Nets keep the protocol's seeds).
     ``steps`` replaces every GAN's training steps and ``unet_steps`` the U-Net steps of the Dice
     protocol and of the U-Net feature space (both for a quick look; the numbers then mean little)."""
     if out is None:
+        if resume:
+            raise ConfigError("resume=True needs the folder of the interrupted demo (out=..., --out)")
         out = Path("runs") / f"demo-{datetime.datetime.now():%Y%m%d-%H%M%S}"
-    return _Demo(Path(out), recipe(), steps, unet_steps, seed, progress).run()
+    demo = _Demo(Path(out), recipe(), steps, unet_steps, seed, progress)
+    demo.resume = resume
+    advice = again or f"run_demo(out={str(out)!r}, resume=True)"
+    try:
+        return demo.run()
+    except (TrainingInterrupted, KeyboardInterrupt) as exc:
+        what = str(exc).split(";")[0] if isinstance(exc, TrainingInterrupted) else "interrupted"
+        raise TrainingInterrupted(f"demo {what}; continue it with: {advice} (finished models are kept, an "
+                                  "interrupted one resumes from its checkpoint)") from None
+
+
+def checkpoint_every(steps: int) -> int:
+    """A checkpoint at least every 500 steps, and halfway through a shorter run (what a resume needs)."""
+    return max(1, min(500, steps // 2))
+
+
+def finished_run(folder: Path):
+    """The :class:`~medgan_zoo.training.engine.TrainResult` of a run folder that finished."""
+    from .model_info import ModelInfo
+    from .training.engine import TrainResult
+
+    training = ModelInfo.model_validate_json((folder / "config.json").read_text()).training
+    return TrainResult(folder, int(training.get("steps", 0)), float(training.get("seconds", 0.0)),
+                       float(training.get("images_per_second", 0.0)))
 
 
 def _metrics() -> list[str]:
@@ -80,6 +111,7 @@ class _Demo:
         self.dice = {**recipe.dice, **({"steps": unet_steps} if unet_steps else {})}
         self.unet_fd = {"steps": unet_steps} if unet_steps else {}
         self.origins: dict[str, str] = {}
+        self.resume = False
 
     def run(self) -> Path:
         from .factory import load_dataset
@@ -126,9 +158,14 @@ class _Demo:
         from .training.engine import train
 
         r = self.recipe
-        result = train(g.gan, r.dataset, out=self.out / g.gan, resolution=r.resolution, steps=g.steps,
-                       gan_config=g.config, dataset_config=r.dataset_config, log_every=100, sample_every=10**9,
-                       checkpoint_every=500, seed=self.seed, progress=self.progress)
+        folder = self.out / g.gan
+        if self.resume and (folder / "config.json").is_file():  # finished before the interruption
+            result = finished_run(folder)
+        else:
+            result = train(g.gan, r.dataset, out=folder, resolution=r.resolution, steps=g.steps,
+                           gan_config=g.config, dataset_config=r.dataset_config, log_every=100, sample_every=10**9,
+                           checkpoint_every=checkpoint_every(g.steps), seed=self.seed, progress=self.progress,
+                           resume=self.resume and (folder / "checkpoints").is_dir())
         model = load(self.out / g.gan)
         self.origins[g.gan] = model.gan.mask_origin
         samples = model.sample(16, seed=self.seed)

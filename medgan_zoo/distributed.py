@@ -54,7 +54,9 @@ def start(device: str | None = None, timeout: float | None = None) -> Ranks:
     if device is None:
         chosen = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
     else:
-        chosen = torch.device(device)
+        from .device import resolve_device
+
+        chosen = resolve_device(device)
     if chosen.type == "cuda":
         torch.cuda.set_device(chosen)
     if os.environ.get(TIMEOUT_ENV):

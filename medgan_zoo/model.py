@@ -16,7 +16,7 @@ import torch
 from pydantic import ValidationError
 
 from .atomic import atomic_write
-from .device import default_device
+from .device import resolve_device
 from .errors import MedganZooError
 from .gans.base import training_only
 from .handover import calling, check_generated, gan_label
@@ -84,7 +84,7 @@ class GanModel:
             raise ValueError(f"n must be a positive number of samples, got {n!r}")
         if batch_size is not None and batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        device = torch.device(device) if device is not None else self.device
+        device = resolve_device(device) if device is not None else self.device
         self.gan.to(device)
         self.gan.sampling_generator().eval()
         block = self.gan.sampling_block
@@ -357,8 +357,8 @@ def load(source: str | Path, revision: str | None = None, device: str | torch.de
             raise ModelLoadError(f"{str(source)!r} is not a model folder (expected a directory holding "
                                  f"{CONFIG_FILE} and {WEIGHTS_FILE}, as written by `medgan-zoo train` or "
                                  "`save_pretrained`)")
-        return GanModel.from_folder(path, device or default_device(), allow_nan)
-    device = device or default_device()
+        return GanModel.from_folder(path, resolve_device(device), allow_nan)
+    device = resolve_device(device)
     if parsed.kind == "hub":
         return GanModel.from_folder(download(parsed.value, parsed.revision), device, allow_nan)
     from .catalogue import get_card

@@ -8,13 +8,31 @@ step without a host synchronisation; the estimate comes from the rate since the 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
 PLAIN_INTERVAL = 15.0
+# Where stages started inside a larger task write their lines (the task's log), and whether they
+# show at all: a U-Net trained by a metric inside ``evaluate`` reports to evaluation.log.
+_LOG: ContextVar[Path | None] = ContextVar("medgan_zoo_progress_log", default=None)
+_SHOWN: ContextVar[bool] = ContextVar("medgan_zoo_progress_shown", default=True)
+
+
+@contextlib.contextmanager
+def stage_context(log: Path | None = None, shown: bool = True) -> Iterator[None]:
+    """Inside: every :class:`Progress` and :func:`say` without a log of its own also writes to
+    ``log``, and none shows when ``shown`` is False (a caller that asked for no progress)."""
+    tokens = (_LOG.set(log if log is not None else _LOG.get()), _SHOWN.set(shown and _SHOWN.get()))
+    try:
+        yield
+    finally:
+        _LOG.reset(tokens[0])
+        _SHOWN.reset(tokens[1])
 
 
 def _duration(seconds: float) -> str:
@@ -25,9 +43,10 @@ def _duration(seconds: float) -> str:
 
 def say(message: str, *, enabled: bool = True, stream: IO[str] | None = None, log: Path | None = None) -> None:
     """One line to stderr (and the log file) outside any bar: a warning before long work starts."""
-    if not enabled:
+    if not enabled or not _SHOWN.get():
         return
     print(message, file=stream if stream is not None else sys.stderr, flush=True)
+    log = log if log is not None else _LOG.get()
     if log is not None:
         with log.open("a") as handle:
             handle.write(message + "\n")
@@ -40,9 +59,10 @@ class Progress:
                  stream: IO[str] | None = None, log: Path | None = None, interval: float = PLAIN_INTERVAL,
                  clock: Callable[[], float] = time.monotonic, terminal: bool | None = None):
         self.total, self.label, self.done, self.info = max(total, 1), label, done, ""
-        self.enabled, self.interval, self.clock = enabled, interval, clock
+        self.enabled, self.interval, self.clock = enabled and _SHOWN.get(), interval, clock
+        enabled = self.enabled
         self.stream = stream if stream is not None else sys.stderr
-        self.log = log
+        self.log = log if log is not None else _LOG.get()
         self.first_done, self.started = done, clock()
         self._last_line = -float("inf")
         self._last_text = ""

@@ -115,3 +115,35 @@ def test_demo_writes_models_grids_and_report(runner, tmp_path, monkeypatch):
 def test_demo_refuses_non_positive_steps(runner, tmp_path):
     result = runner.invoke(cli, ["demo", "--out", str(tmp_path), "--unet-steps", "0"])
     assert result.exit_code == 2 and "--unet-steps" in result.output and not any(tmp_path.iterdir())
+
+
+def test_ctrl_c_in_the_demo_advises_a_command_that_continues_it(runner, tmp_path, monkeypatch):
+    import shlex
+
+    import medgan_zoo.demo as demo
+    from medgan_zoo.training.callbacks.signals import StopOnSignal
+
+    recipe = demo.recipe()
+    monkeypatch.setattr(demo, "recipe", lambda: recipe.model_copy(update={
+        "dataset_config": {"train_subjects": 3, "test_subjects": 2}, "samples": 24}))
+    first = recipe.gans[0].gan
+    original = StopOnSignal.on_step
+    pressed = []
+
+    def ctrl_c_once(self, state, control):  # Ctrl-C during the first GAN's training, after its checkpoint
+        if state.out.name == first and state.step == 3 and not pressed:
+            pressed.append(state.step)
+            self.signals.requested = True
+        return original(self, state, control)
+
+    monkeypatch.setattr(StopOnSignal, "on_step", ctrl_c_once)
+    out = tmp_path / "demo"
+    result = runner.invoke(cli, ["demo", "--out", str(out), "--steps", "4", "--unet-steps", "2"])
+    assert result.exit_code == 1 and pressed == [3]
+    advice = result.output.split("continue it with: ", 1)[1].split(" (finished models")[0]
+    assert advice == f"medgan-zoo demo --out {out} --resume --steps 4 --unet-steps 2"
+    again = runner.invoke(cli, shlex.split(advice)[1:])
+    assert again.exit_code == 0, again.output
+    # Ctrl-C let step 3 finish and checkpointed it: that is where it continued
+    assert json.loads((out / first / "config.json").read_text())["training"]["resumed_from"] == [3]
+    assert (out / "report.md").is_file()

@@ -54,13 +54,13 @@ def test_train_help_lists_what_is_installed():
 
 
 def test_one_device_default(monkeypatch, tmp_path):
-    from medgan_zoo import model as model_module
+    from medgan_zoo import device as device_module
 
     out = tmp_path / "run"
     zoo.train("dcgan", "acdc-phantom", out=out, resolution=32, steps=1, gan_config=TINY, progress=False,
               dataset_config={"train_subjects": 1, "test_subjects": 1})
     asked = []
-    monkeypatch.setattr(model_module, "default_device", lambda: asked.append(True) or torch.device("cpu"))
+    monkeypatch.setattr(device_module, "default_device", lambda: asked.append(True) or torch.device("cpu"))
     assert zoo.load(out).device == torch.device("cpu") and asked  # the same default as train and evaluate
     assert "CUDA when available" in " ".join(CliRunner().invoke(cli, ["sample", "--help"]).output.split())
 
@@ -154,3 +154,28 @@ def test_a_resumed_run_reports_totals_with_totals(tmp_path):
     assert training["resumed_from"] == [3] and training["seconds"] == round(resumed.seconds, 1)
     seconds = [float(r["seconds"]) for r in csv.DictReader((out / "metrics.csv").open())]
     assert len(seconds) == 6 and seconds == sorted(seconds) and seconds[3] > seconds[2]  # no restart at zero
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for a GPU that a machine without one lacks")
+def test_a_gpu_this_machine_lacks_or_an_unknown_device_is_one_line(tmp_path):
+    for device, message in (("cuda", "device 'cuda': this machine has no CUDA GPU that torch can use"),
+                            ("gpu", "unknown device 'gpu': use cpu, cuda, cuda:N")):
+        result = CliRunner().invoke(cli, ["train", "dcgan", "--dataset", "acdc-phantom", "--device", device,
+                                          "--steps", "1", "--out", str(tmp_path / device)])
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+        assert not (tmp_path / device).exists()  # refused before anything was written
+
+
+def test_a_busy_port_is_one_line_before_any_link(tmp_path, free_port):
+    import socket
+
+    pytest.importorskip("fastapi")
+    from medgan_zoo.turing.store import Store
+
+    Store(tmp_path).create({"practice": 0}, [("a", "real", "scored", "x")], [("t" * 24, "rater-1", ["a"])])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port))
+        taken.listen(1)
+        result = CliRunner().invoke(cli, ["turing-test", "serve", str(tmp_path), "--port", str(free_port)])
+    assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{free_port}" in result.output
+    assert "rater links" not in result.output and "Traceback" not in result.output

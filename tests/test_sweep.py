@@ -319,3 +319,34 @@ def test_a_value_legal_only_beside_a_fixed_setting_is_checked_with_it():
         space.check("stylegan2")
     space.check("stylegan2", {"ada": False})  # DiffAugment rows are legal once ADA is off
     assert "diffaugment" in space.for_gan("stylegan2", {"ada": False})
+
+
+def test_ctrl_c_in_a_sweep_advises_the_same_command_and_it_continues(scripted, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from medgan_zoo.cli import cli
+    from medgan_zoo.training.callbacks.signals import StopOnSignal
+
+    original = StopOnSignal.on_step
+    pressed = []
+
+    def ctrl_c_once(self, state, control):
+        if state.step == 2 and not pressed:
+            pressed.append(state.out.name)
+            self.signals.requested = True
+        return original(self, state, control)
+
+    monkeypatch.setattr(StopOnSignal, "on_step", ctrl_c_once)
+    args = ["sweep", "run", "dcgan", "--dataset", "acdc-phantom", "--trials", "1", "--study", "c",
+            "--out", str(tmp_path / "c"), "--space", str(_space(tmp_path)), "--objective", "scripted",
+            "--resolution", "32", "--steps", "4", "--checkpoint-every", "2", "--scale", "quick", "-n", "8",
+            *[f"--set={k}={v}" for k, v in TINY.items()],
+            *[f"--set=dataset.{k}={v}" for k, v in DATA.items()]]
+    SCRIPT[:] = [1.0, 1.0, 1.0]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and pressed, result.output
+    assert "resumes from its checkpoint with the same `medgan-zoo sweep run` command" in result.output
+    assert "--resume" not in result.output.replace("no --resume", "")
+    again = CliRunner().invoke(cli, args)  # the advice: the same command
+    assert again.exit_code == 0, again.output
+    assert "retry of 0" in again.output or "complete" in again.output

@@ -355,9 +355,15 @@ def test_a_rater_in_a_real_browser(study, chromium, free_port):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             tab = browser.new_page()
+            failed: list[str] = []
             tab.on("response", lambda r: bodies.append(r.text() if "image" not in r.headers.get("content-type", "")
                                                        else r.url))
+            tab.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             tab.goto(url)
+            tab.wait_for_function("document.querySelector('#progress').innerText.startsWith('Practice 1')")
+            tab.keyboard.press("3")  # a confidence before R/F: the page says what comes first, records nothing
+            tab.wait_for_function("document.querySelector('#feedback').innerText.startsWith('First R (real)')")
+            assert tab.inner_text("#progress").startswith("Practice 1")
 
             def answer(letter: str, confidence: int) -> None:
                 before = tab.inner_text("#progress")
@@ -378,6 +384,8 @@ def test_a_rater_in_a_real_browser(study, chromium, free_port):
                     tab.reload()
                     tab.wait_for_function("document.querySelector('#progress').innerText === 'Image 6 of 10'")
             tab.wait_for_function("document.querySelector('#progress').innerText.startsWith('Finished')")
+            assert not tab.is_visible("#choice") and not tab.is_visible("#confidence")  # nothing left to press
+            assert failed == []  # no request of the page's own fails (the browser asked for /favicon.ico before)
             tab.goto(f"http://127.0.0.1:{port}{study.links['rater-2']}")  # another rater starts at the start
             tab.wait_for_function("document.querySelector('#progress').innerText.startsWith('Practice 1')")
             browser.close()
@@ -442,3 +450,25 @@ def test_create_on_the_command_line_says_how_little_a_small_study_can_find(model
     assert result.exit_code == 0, result.output
     note = next(line for line in result.output.splitlines() if line.startswith("note: with 10 scored images"))
     assert "0.8: " in note and "docs/turing-test.md" in note
+
+
+def test_the_report_says_in_words_which_way_a_rater_errs_and_why_two_kappas_differ(study, tmp_path):
+    from medgan_zoo.turing.report import write_report
+
+    store = Store(study.folder)
+    key = _key(study.folder)
+    for token, name, sequence in store.raters():
+        for image in sequence:
+            store.mark_served(token, image)
+            truth = key[image]
+            if name == "rater-1":  # swaps the labels on every image
+                answer = "real" if truth == "generated" else "generated"
+            else:  # leans: "generated" to everything
+                answer = "generated"
+            store.answer(token, image, answer, 3, 500)
+    text = write_report(study.folder, tmp_path / "r").read_text()
+    words = text.split("## In words", 1)[1]
+    assert "**rater-1** (called 0 of 5 generated images \"generated\" and 5 of 5 real ones \"generated\"" in words
+    assert "**below chance**, systematically: this rater calls generated images real" in words
+    assert "**rater-2**" in words and "no evidence that this rater tells real from generated" in words
+    assert "rater-2 said \"generated\" to 100%" in words and "Trust Cohen's for two raters" in words

@@ -16,11 +16,23 @@ from . import options as opt
               help="Training steps of every GAN (default: the recipe's; docs/training.md gives the time).")
 @click.option("--unet-steps", type=int, help="U-Net steps of the Dice protocol (default: the recipe's 300).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the GANs' training and sampling.")
-def demo_command(out: Path | None, steps: int | None, unet_steps: int | None, seed: int) -> None:
+@click.option("--resume", is_flag=True, help="Continue the interrupted demo in --out (finished models are kept).")
+def demo_command(out: Path | None, steps: int | None, unet_steps: int | None, seed: int, resume: bool) -> None:
     """The paper's headline on the cardiac phantom: a baseline GAN and a stronger one side by side."""
+    import datetime
+    import shlex
+
     from ..demo import run_demo
 
     opt.positive(steps, "--steps")
     opt.positive(unet_steps, "--unet-steps")
-    folder = run_demo(out=out, steps=steps, unet_steps=unet_steps, seed=seed)
+    if resume and out is None:
+        raise click.BadParameter("--resume continues the demo in a folder: give it as --out", param_hint="--resume")
+    out = out or Path("runs") / f"demo-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    again = ["medgan-zoo", "demo", "--out", str(out), "--resume"]
+    for flag, value in (("--steps", steps), ("--unet-steps", unet_steps), ("--seed", seed if seed else None)):
+        if value is not None:
+            again += [flag, str(value)]
+    folder = run_demo(out=out, steps=steps, unet_steps=unet_steps, seed=seed, resume=resume,
+                      again=shlex.join(again))
     click.echo(f"demo finished: {folder / 'report.md'} (the grids, every number and the models are beside it)")

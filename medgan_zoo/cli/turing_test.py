@@ -63,14 +63,15 @@ def turing_create(model: str, dataset: str, data_root: Path | None, count: int, 
 def turing_serve(study: Path, host: str, port: int) -> None:
     """Serve the rater pages of STUDY until Ctrl-C (every answer is committed as it arrives)."""
     _require()
-    from ..turing.app import make_app, serve
+    from ..turing.app import bind, make_app, serve
     from ..turing.store import Store
 
     make_app(study)  # a folder without a study fails here, before the server starts
+    sock = bind(host, port)  # and a port in use, before any link is printed
     click.echo(f"serving {study} on http://{host}:{port}; rater links:")
     for token, name, _ in Store(study).raters():
         click.echo(f"  {name}: http://{host}:{port}/r/{token}")
-    serve(study, host, port)
+    serve(study, sock=sock)
 
 
 @turing_group.command("status")

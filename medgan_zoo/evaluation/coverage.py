@@ -64,15 +64,21 @@ def train_classifier(x: Tensor, y: Tensor, classes: int, config: ModeCoverageCon
     rng = torch.Generator(device=device).manual_seed(config.seed)
     data, target = x.to(device), y.to(device)
     shift = max(x.shape[-1] // 16, 1)
-    for _ in range(config.steps):
-        index = torch.randint(len(data), (config.batch_size,), generator=rng, device=device)
-        batch = data[index]
-        dy, dx = (int(v) for v in torch.randint(-shift, shift + 1, (2,), generator=rng, device=device))
-        batch = torch.roll(batch, (dy, dx), dims=(2, 3))
-        loss = F.cross_entropy(model(batch), target[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    from ..distributed import share
+    from ..progress import Progress
+
+    with Progress(config.steps, "mode coverage: the class classifier on real slices",
+                  enabled=config.steps >= 100 and share()[1] == 1) as bar:
+        for step in range(config.steps):
+            index = torch.randint(len(data), (config.batch_size,), generator=rng, device=device)
+            batch = data[index]
+            dy, dx = (int(v) for v in torch.randint(-shift, shift + 1, (2,), generator=rng, device=device))
+            batch = torch.roll(batch, (dy, dx), dims=(2, 3))
+            loss = F.cross_entropy(model(batch), target[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            bar.update(step + 1)
     return model.eval()
 
 

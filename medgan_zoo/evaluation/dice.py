@@ -107,7 +107,8 @@ class DiceMetric:
         def score(job: tuple[str, int]) -> dict[str, Any]:
             source, seed = job
             images, masks = self._training_set(source, ctx)
-            model = train_unet(images, masks, c, classes, seed, ctx.device, self._augment(source, ctx))
+            model = train_unet(images, masks, c, classes, seed, ctx.device, self._augment(source, ctx),
+                               label=f"dice: U-Net on the {source} pairs (seed {seed})")
             predicted = predict(model, test.images, ctx.device)
             scores = dice_scores(predicted, test.masks, volumes, classes)
             # a data set with classes: the Dice of each class's test volumes too

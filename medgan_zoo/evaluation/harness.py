@@ -13,12 +13,12 @@ import torch
 from pydantic import BaseModel
 
 from ..data.slices import DatasetError
-from ..device import default_device
+from ..device import resolve_device
 from ..errors import ConfigError, MedganZooError
 from ..jsonsafe import dumps
 from ..metric import EvalContext, config_at_scale
 from ..metric_result import checked_record, failed_record
-from ..progress import Progress, say
+from ..progress import Progress, say, stage_context
 
 QUICK_SAMPLES = 256
 PAPER_SAMPLES = 10000
@@ -73,7 +73,7 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
              dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
              seed: int = 0, device: str | None = None, out: str | Path | None = None,
              progress: bool = True, split: str = "test", strict: bool = True,
-             allow_nan: bool = False) -> dict[str, Any]:
+             allow_nan: bool = False, stages: bool | None = None) -> dict[str, Any]:
     """Evaluate a model (a GanModel, a model folder) or a ``Samples`` object against ``dataset``.
 
     ``metrics`` are metric plugin names (None: the default ones that can run here); ``metric_config``
@@ -81,7 +81,8 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     and 256 samples (what CI and the demo run), ``"paper"`` the defaults (10,000 samples). Returns
     ``{metric: record}`` plus ``"meta"`` (a record is the metric's values with its ``reference``
     and ``headline``), and writes ``evaluation.json`` and ``evaluation.md`` to ``out`` when given.
-    ``progress`` reports each stage (to stderr, and to ``out/evaluation.log``); after Ctrl-C the
+    ``progress`` reports each stage (to stderr, and to ``out/evaluation.log``); ``stages`` (default:
+    as ``progress``) shows only the long stages inside the metrics (a U-Net's training); after Ctrl-C the
     metrics finished so far are written to ``out`` before the interruption propagates. ``split`` is
     the held-out split the metrics score on: 'test' (the number to report) or 'val' (model
     selection; needs ``dataset_config={"val_fraction": ...}``); it is recorded in the meta.
@@ -115,7 +116,7 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
         from ..model import load
 
         source = load(source, allow_nan=allow_nan)
-    run_on = torch.device(device) if device else default_device()
+    run_on = resolve_device(device)
     out_path = Path(out) if out is not None else None
     log = None
     if out_path is not None:
@@ -139,7 +140,8 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
         raise EvaluationError(f"the model's label map {model_info.label_map} differs from {dataset}'s {label_map}")
     _check_samples(samples, dataset, channels, label_map, allow_nan)
     results: dict[str, Any] = {}
-    with Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
+    inner = progress if stages is None else stages
+    with stage_context(log, shown=inner), Progress(len(specs), "evaluating", enabled=progress, log=log) as bar:
         for name in specs:
             bar.note(f"{name}: started ({len(samples)} samples against {dataset}, {scale} scale)")
             began = time.monotonic()

@@ -117,10 +117,12 @@ def find_inception_weights(path: str | Path | None = None, download: bool | None
                                       "corrupt or not the 2015-12-05 Inception; delete it (or pass weights=PATH "
                                       "to use it knowingly)")
             return cached
+    why = "this step does not download"
     if download is None:
         download = not os.environ.get(OFFLINE_ENV)
+        why = f"{OFFLINE_ENV} is set: no download"
     if not download:
-        raise WeightsNotFound(_missing_message(f"none were found ({OFFLINE_ENV} forbids a download)"))
+        raise WeightsNotFound(_missing_message(f"none were found ({why})"))
     return _download(_hub_checkpoints() / FIDELITY_FILE)
 
 

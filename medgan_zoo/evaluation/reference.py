@@ -39,7 +39,8 @@ class ReferenceUnet:
         def trained_or_cached() -> tuple[dict[str, Tensor], str]:
             if path.exists():
                 return load_file(str(path)), sha256_of(path)
-            trained = train_unet(real.images, real.masks, config, classes, config.seed, device)
+            trained = train_unet(real.images, real.masks, config, classes, config.seed, device,
+                                 label="reference U-Net on the real pairs (U-Net features; trained once, cached)")
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
             state = {k: v.detach().cpu().contiguous() for k, v in trained.state_dict().items()}

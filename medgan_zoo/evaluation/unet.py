@@ -24,10 +24,17 @@ def build_unet(config: UnetConfig, in_channels: int, classes: int) -> nn.Module:
                     decoder_channels=decoder, in_channels=in_channels, classes=classes)
 
 
+#: A U-Net trained for at least this many steps shows its progress (when given a label).
+SHOWN_STEPS = 100
+
+
 def train_unet(images: Tensor, masks: Tensor, config: UnetConfig, classes: int, seed: int,
-               device: torch.device, augment=None) -> nn.Module:
-    """``config.steps`` Adam steps of cross-entropy on random batches of (images, masks)."""
+               device: torch.device, augment=None, label: str | None = None) -> nn.Module:
+    """``config.steps`` Adam steps of cross-entropy on random batches of (images, masks);
+    ``label``: what the progress line says (shown for runs of ``SHOWN_STEPS`` or more)."""
+    from ..distributed import share
     from ..gans.base import joint_from_pairs
+    from ..progress import Progress
 
     if len(images) == 0:
         raise ValueError("no training pairs")
@@ -41,16 +48,19 @@ def train_unet(images: Tensor, masks: Tensor, config: UnetConfig, classes: int, 
     rng = torch.Generator(device=device).manual_seed(seed)
     data, target = images.to(device), masks.to(device).long()
     channels = images.shape[1]
-    for _ in range(config.steps):
-        index = torch.randint(len(data), (config.batch_size,), generator=rng, device=device)
-        x, y = data[index], target[index]
-        if augment is not None:
-            joint = augment(joint_from_pairs(x, y, classes), rng)
-            x, y = joint[:, :channels], joint[:, channels:].argmax(dim=1)
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    shown = label is not None and config.steps >= SHOWN_STEPS and share()[1] == 1
+    with Progress(config.steps, label or "U-Net", enabled=shown) as bar:
+        for step in range(config.steps):
+            index = torch.randint(len(data), (config.batch_size,), generator=rng, device=device)
+            x, y = data[index], target[index]
+            if augment is not None:
+                joint = augment(joint_from_pairs(x, y, classes), rng)
+                x, y = joint[:, :channels], joint[:, channels:].argmax(dim=1)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            bar.update(step + 1)  # a Python counter: no host sync
     return model.eval()
 
 

@@ -13,7 +13,7 @@ import torch
 
 from ..errors import ConfigError
 from ..jsonsafe import dumps
-from ..progress import Progress
+from ..progress import Progress, stage_context
 from .embed import UmapParams, embed, figure
 from .needs import require_report
 from .page import render
@@ -72,7 +72,7 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
     positions; the test's ``knn`` (None: grows with the data), ``folds`` and ``permutations`` are
     those of :func:`~medgan_zoo.reporting.twosample.knn_two_sample`. Returns the page's path."""
     require_report()
-    from ..device import default_device
+    from ..device import resolve_device
     from ..factory import load_dataset
     from ..model import load
     from ..registry import get_registry
@@ -99,10 +99,11 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
         if spec.label_map is not None and m.info.label_map != spec.label_map:
             raise ConfigError(f"{label}'s label map {m.info.label_map} differs from {dataset}'s {spec.label_map}")
     resolution = loaded[0][1].info.resolution
-    run_on = torch.device(device) if device else default_device()
+    run_on = resolve_device(device)
     out.mkdir(parents=True, exist_ok=True)
     stages = 2 + 2 * len(loaded)
-    with Progress(stages, "report", enabled=progress, log=out / "report.log") as bar:
+    with stage_context(out / "report.log", shown=progress), \
+            Progress(stages, "report", enabled=progress, log=out / "report.log") as bar:
         real = load_dataset(dataset, data_root, "train", resolution, **(dataset_config or {}))
         held_out = load_dataset(dataset, data_root, "test", resolution, **(dataset_config or {}))
         for label, (_, m) in zip(labels, loaded, strict=True):
@@ -134,12 +135,27 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
         real_subjects = held_out.subject_index[real_pick].numpy()
         space_data = []
         for space in spaces:
-            bar.note(f"{space.name} features, UMAP and two-sample tests")
-            real_features = space.real(held_out)[real_pick].float().numpy()
-            generated = [space.features(s.images).float().numpy() for s in samples]
-            tests = [knn_two_sample(real_features, g, real_subjects, k=knn, folds=folds, seed=seed,
-                                    permutations=permutations) for g in generated]
-            real_xy, model_xy = embed(real_features, generated, params)
+            # each part its own step: features of the real slices and of every model, every model's
+            # two-sample test (its permutations), the UMAP of all points
+            parts = Progress(2 + 2 * len(samples), f"report: {space.name} space", enabled=progress,
+                             log=out / "report.log")
+            with parts:
+                parts.note(f"{space.name} space: features of {len(real_pick)} real test slices")
+                real_features = space.real(held_out)[real_pick].float().numpy()
+                parts.update(1)
+                generated = []
+                for k, s in enumerate(samples):
+                    generated.append(space.features(s.images).float().numpy())
+                    parts.update(2 + k)
+                tests = []
+                for k, g in enumerate(generated):
+                    parts.note(f"{space.name} space: two-sample test of {labels[k]} ({permutations} permutations)")
+                    tests.append(knn_two_sample(real_features, g, real_subjects, k=knn, folds=folds, seed=seed,
+                                                permutations=permutations))
+                    parts.update(2 + len(samples) + k)
+                parts.note(f"{space.name} space: UMAP of {len(real_pick) + sum(len(g) for g in generated)} points")
+                real_xy, model_xy = embed(real_features, generated, params)
+                parts.update(parts.total)
             name = f"fig6_{space.name}.png"
             figure(out / name, space.title, real_xy, model_xy, labels, tests)
             space_data.append({"name": space.name, "title": space.title, "figure": name,

@@ -238,7 +238,10 @@ def _run_processes(settings: SweepSettings, space: SearchSpace, storage: str | N
     except KeyboardInterrupt:
         for p in processes:  # each worker checkpoints its trial and re-enqueues it
             p.join(timeout=120)
-        raise
+        from ..training.errors import TrainingInterrupted
+
+        raise TrainingInterrupted("sweep interrupted: each worker's trial is enqueued again and resumes from its "
+                                  "checkpoint with the same `medgan-zoo sweep run` command") from None
     finally:
         table.close()
     failed = [f"worker {i} (exit code {p.exitcode}, log {folder / 'workers' / f'worker-{i}.log'})"

@@ -21,7 +21,7 @@ import optuna
 from optuna.trial import Trial, TrialState
 
 from ..jsonsafe import dumps
-from ..progress import say
+from ..progress import say, stage_context
 from .settings import SweepSettings
 from .space import Parameter, SearchSpace
 from .storage import HEARTBEAT_SECONDS, StudyStorage, retry_callback, stale_reason, worker_id
@@ -199,9 +199,10 @@ class Worker:
             trial.set_user_attr("fail_reason", f"interrupted: {exc}")
             self.study.tell(trial, state=TrialState.FAIL)
             retry_callback()(self.study, self.study._storage.get_trial(trial._trial_id))
-            self._log(f"trial {trial.number} interrupted; it is enqueued again and resumes from its checkpoint "
-                      "with the same `sweep run` command")
-            raise
+            advice = (f"trial {trial.number} interrupted; it is enqueued again and resumes from its checkpoint "
+                      "with the same `medgan-zoo sweep run` command (no --resume: the study continues by itself)")
+            self._log(advice)
+            raise TrainingInterrupted(advice) from None
         except TakenOver as exc:
             self._log(f"trial {trial.number}: {exc}; going on with the next one")
             return
@@ -225,11 +226,13 @@ class Worker:
         if source is None:
             assert folder is not None
             source = load(folder, device=self.device)
-        results = evaluate(source, s.dataset, list(s.objectives), n=s.samples, scale=s.scale,
-                           data_root=self.data_root, dataset_config=s.dataset_config,
-                           metric_config={k: v for k, v in s.metric_config.items() if k in s.objectives},
-                           seed=s.seed, device=self.device, split="val",
-                           out=(folder / "evaluation") if final and folder is not None else None, progress=False)
+        with stage_context(self.out / LOG):  # the long stages (a U-Net's training) speak, into sweep.log too
+            results = evaluate(source, s.dataset, list(s.objectives), n=s.samples, scale=s.scale,
+                               data_root=self.data_root, dataset_config=s.dataset_config,
+                               metric_config={k: v for k, v in s.metric_config.items() if k in s.objectives},
+                               seed=s.seed, device=self.device, split="val",
+                               out=(folder / "evaluation") if final and folder is not None else None, progress=False,
+                               stages=self.progress)
         return [float(results[m]["headline"]["value"]) for m in s.objectives]
 
     # -- reporting ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ..device import default_device
+from ..device import resolve_device
 from ..errors import ConfigError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
@@ -52,7 +52,7 @@ class TrainResult:
 
 
 def _device(name: str | None) -> torch.device:
-    return default_device() if name is None else torch.device(name)
+    return resolve_device(name)
 
 
 class Trainer:

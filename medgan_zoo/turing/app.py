@@ -115,8 +115,31 @@ def make_app(folder: str | Path):
     return app
 
 
-def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the app until Ctrl-C (answers are committed one by one; nothing is lost on a kill)."""
+def bind(host: str = "127.0.0.1", port: int = 8765):
+    """The listening socket, bound before anything is announced: a port in use is one line."""
+    import socket
+
+    from ..errors import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (another server on that port? "
+                          "pass --port with a free one)") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765, sock=None) -> None:
+    """Run the app until Ctrl-C (answers are committed one by one; nothing is lost on a kill);
+    ``sock``: a socket from :func:`bind` (default: bound here)."""
     import uvicorn
 
-    uvicorn.run(make_app(folder), host=host, port=port, log_level="warning")
+    sock = sock or bind(host, port)
+    server = uvicorn.Server(uvicorn.Config(make_app(folder), log_level="warning"))
+    server.run(sockets=[sock])

@@ -9,6 +9,7 @@ from typing import Any
 from ..jsonsafe import dumps
 from .analysis import analyse
 from .power import power_table
+from .stats import ALPHA
 from .store import Store
 
 
@@ -100,6 +101,7 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
               "Cohen's kappa takes each rater's own rate. For two raters they differ when the raters lean "
               "differently: a rater who says \"generated\" to 80% and one who says it to 20% can agree by chance "
               "less than the pooled rate predicts, which pulls Fleiss' kappa below Cohen's.", ""]
+    lines += in_words(result, rows)
     table = power_table(real_fraction)
     accuracies = list(next(iter(table.values())))
     lines += ["How many scored images a rater needs: the chance that a rater at a given balanced accuracy is "
@@ -134,6 +136,60 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
     lines += ["", "![balanced accuracy per rater and accuracy against confidence](turing_test.png)", ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
+
+
+def in_words(result: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """Each rater's result, the pooled one and the raters' agreement as sentences: which way a rater
+    errs, what a large p does and does not say, why two kappas of the same raters differ."""
+    lines = ["## In words", ""]
+    for name, s in result["raters"].items():
+        mine = [r for r in rows if r["rater"] == name]
+        fake = [r for r in mine if r["truth"] == "generated"]
+        real = [r for r in mine if r["truth"] == "real"]
+        called_fake = sum(r["answer"] == "generated" for r in fake)
+        called_real_fake = sum(r["answer"] == "generated" for r in real)
+        b, p = s["balanced_accuracy"]["value"], s["p_value"]
+        facts = (f"called {called_fake} of {len(fake)} generated images \"generated\" and {called_real_fake} of "
+                 f"{len(real)} real ones \"generated\"")
+        if b is None or p is None:
+            lines.append(f"- **{name}** answered only one kind of image so far: nothing to test.")
+        elif p > ALPHA:
+            lines.append(f"- **{name}** ({facts}; balanced accuracy {b:.2f}, p = {p:.2g}): no evidence that this rater "
+                         "tells real from generated on these images; the table below says how large a difference "
+                         "this many images could have found.")
+        elif b > 0.5:
+            lines.append(f"- **{name}** ({facts}; balanced accuracy {b:.2f}, p = {p:.2g}): tells real from generated "
+                         "more often than chance would: the generated images are distinguishable to this rater.")
+        else:
+            lines.append(f"- **{name}** ({facts}; balanced accuracy {b:.2f}, p = {p:.2g}): **below chance**, "
+                         "systematically: this rater calls generated images real and real ones generated. The images "
+                         "are distinguishable all the same (the labels are swapped: check that the rater read "
+                         "\"generated\" and \"real\" the right way round).")
+    pooled = result["pooled"]
+    if pooled.get("p_value") is not None:
+        mean = pooled["balanced_accuracy"]["value"]
+        lines.append(f"- **Together** ({pooled['raters']} raters): mean balanced accuracy {mean:.2f}, p = "
+                     f"{pooled['p_value']:.2g}: " + ("the raters as a group tell the images apart"
+                                                     if pooled["p_value"] <= ALPHA and mean > 0.5 else
+                                                     "as a group the raters do not tell the images apart better than "
+                                                     "chance" if pooled["p_value"] > ALPHA else
+                                                     "the group errs systematically the same way") + ".")
+    agree = result["agreement"]
+    fleiss, cohen = agree.get("fleiss_kappa"), agree.get("cohen_kappa") or {}
+    if fleiss is not None and len(cohen) == 1:
+        (pair, k), = cohen.items()
+        rates = {name: sum(r["answer"] == "generated" for r in rows if r["rater"] == name)
+                 / max(sum(r["rater"] == name for r in rows), 1) for name in result["raters"]}
+        lean = ", ".join(f"{name} said \"generated\" to {rate:.0%}" for name, rate in rates.items())
+        if abs(fleiss - k) > 0.1:
+            lines.append(f"- **Agreement**: Fleiss' kappa {fleiss:.2f} and Cohen's kappa {k:.2f} for the same two "
+                         f"raters differ because the raters lean differently ({lean}): Fleiss' kappa expects both to "
+                         "share one rate, so their different rates count as disagreement; Cohen's kappa allows each "
+                         "its own. Trust Cohen's for two raters.")
+        else:
+            lines.append(f"- **Agreement**: kappa {k:.2f} ({lean}): " + ("the raters agree beyond chance"
+                         if k > 0.2 else "the raters agree about as often as chance predicts") + ".")
+    return lines + [""]
 
 
 def status_text(folder: str | Path) -> str:

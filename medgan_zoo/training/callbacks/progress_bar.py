@@ -8,17 +8,19 @@ from ...progress import Progress
 from ..callback import Callback, TrainControl, TrainState
 
 TRAIN_LOG = "train.log"  # the progress lines, whatever the terminal shows
-SLOW_STEP_SECONDS = 3.0
+SLOW_RUN_SECONDS = 3600.0  # a CPU run estimated to take longer says so, with what to do instead
+ESTIMATE_AFTER = 4  # steps measured (after the first, which warms up) before the estimate
 
 
 class ProgressBar(Callback):
-    """A bar on a terminal, plain lines elsewhere, the same lines in train.log (rank 0 only). A
-    first step of several seconds on the CPU says what the whole run will take."""
+    """A bar on a terminal, plain lines elsewhere, the same lines in train.log (rank 0 only). On the
+    CPU, a run the first few steps say will take over an hour says so, and what to do instead."""
 
     order = -60
 
     def __init__(self) -> None:
         self.progress: Progress | None = None
+        self.warm: float | None = None  # the run's seconds after its first (warm-up) step
 
     def on_start(self, state: TrainState, control: TrainControl) -> None:
         c = state.config
@@ -30,18 +32,22 @@ class ProgressBar(Callback):
     def on_step(self, state: TrainState, control: TrainControl) -> None:
         assert self.progress is not None
         self.progress.update(state.step)  # a Python counter: no host sync
-        if state.step == state.start_step + 1 and state.device.type != "cuda":
-            self._warn_if_slow(state)
+        if state.device.type != "cuda":
+            if state.step == state.start_step + 1:
+                self.warm = state.seconds
+            elif state.step == state.start_step + 1 + ESTIMATE_AFTER:
+                self._warn_if_slow(state)
         if control.log and state.metrics.get("step") == state.step:
             self.progress.update(state.step, info(state.metrics))
 
     def _warn_if_slow(self, state: TrainState) -> None:
-        assert self.progress is not None
-        first_step = state.seconds - state.earlier_seconds
-        steps = state.config.steps - state.start_step
-        if first_step >= SLOW_STEP_SECONDS:
-            self.progress.note(f"the first step took {first_step:.0f} s on the CPU: {steps} steps would take about "
-                               f"{first_step * steps / 3600:.1f} h; use a GPU, or a CPU-sized configuration "
+        assert self.progress is not None and self.warm is not None
+        per_step = (state.seconds - self.warm) / ESTIMATE_AFTER
+        left = per_step * (state.config.steps - state.step)
+        if left >= SLOW_RUN_SECONDS:
+            steps = state.config.steps - state.step
+            self.progress.note(f"{per_step:.1f} s per step on the CPU: the {steps} steps left would take about "
+                               f"{left / 3600:.1f} h; use a GPU, or a CPU-sized configuration "
                                "(`medgan-zoo train --help` shows some)")
 
     def on_end(self, state: TrainState, control: TrainControl) -> None:
