@@ -155,22 +155,29 @@ def _folders() -> list[str]:
     return [str(cards_folder())] + ([str(Path(extra).expanduser())] if extra else [])
 
 
+def _all() -> tuple[dict[str, ModelCard], dict[str, str]]:
+    shipped, *more = _folders()
+    cards, broken = dict(_scan(shipped)[0]), dict(_scan(shipped)[1])
+    for folder in more:
+        found, bad = _scan(folder)
+        for name, card in found.items():
+            if name in cards:  # the shipped card stays; the lab's is listed as broken, with why
+                broken[name] = f"card {name!r} in {folder} ({CARDS_ENV}) clashes with a shipped card: rename it"
+            else:
+                cards[name] = card
+        broken.update({name: why for name, why in bad.items() if name not in cards})
+    return cards, {name: why.strip().splitlines()[0] for name, why in broken.items()}
+
+
 def catalogue() -> dict[str, ModelCard]:
     """Every valid card, by name: the shipped ones plus those in ``$MEDGAN_ZOO_CARDS`` (a lab's
-    own); :func:`broken_cards` lists the ones that do not validate."""
-    shipped, *more = _folders()
-    cards = dict(_scan(shipped)[0])
-    for folder in more:
-        for name, card in _scan(folder)[0].items():
-            if name in cards:
-                raise CatalogueError(f"card {name!r} in {folder} ({CARDS_ENV}) clashes with a shipped card")
-            cards[name] = card
-    return cards
+    own); :func:`broken_cards` lists the ones that do not validate or clash with a shipped one."""
+    return _all()[0]
 
 
 def broken_cards() -> dict[str, str]:
-    """name -> why, for every card file that does not validate."""
-    return {name: why for folder in _folders() for name, why in _scan(folder)[1].items()}
+    """name -> why (one line), for every card that cannot be used; none hides a valid card."""
+    return _all()[1]
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -179,9 +186,8 @@ def list_models(pattern: str = "*") -> list[str]:
 
 
 def get_card(name: str) -> ModelCard:
-    cards = catalogue()
-    broken = broken_cards()
-    if name in broken:
+    cards, broken = _all()
+    if name not in cards and name in broken:
         raise CatalogueError(broken[name])
     if name not in cards:
         close = difflib.get_close_matches(name, list(cards), n=3, cutoff=0.5)

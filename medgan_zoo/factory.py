@@ -46,9 +46,24 @@ def load_dataset(name: str, data_root: str | Path | None = None, split: str = "t
     if checked.split in ("train", "val") and fraction > 0:
         from .data.validation import split_off
 
-        whole = calling(spec.label, "loading", spec.create, {**values, "split": "train"})
+        whole = _checked(spec, calling(spec.label, "loading", spec.create, {**values, "split": "train"}), checked)
         return split_off(whole, checked.split, fraction, int(getattr(checked, "val_seed", 0)))
-    return calling(spec.label, "loading", spec.create, values)  # a plugin's own ValueError: one line naming it
+    return _checked(spec, calling(spec.label, "loading", spec.create, values), checked)  # a plugin's error: one line
+
+
+def _checked(spec: Any, data: Any, config: Any) -> SliceDataset:
+    """What a data set plugin returned, checked where it enters: a SliceDataset of square slices at the
+    asked resolution with the spec's label map (where the spec has one)."""
+    from .data.slices import DatasetError, SliceDataset
+
+    if not isinstance(data, SliceDataset):
+        raise DatasetError(f"{spec.label}: returned {type(data).__name__}, expected a SliceDataset (make_dataset)")
+    shape = tuple(data.images.shape[-2:])
+    if shape != (config.resolution, config.resolution):
+        raise DatasetError(f"{spec.label}: returned {shape[0]}x{shape[1]} slices for resolution {config.resolution}")
+    if spec.label_map is not None and data.label_map != dict(spec.label_map):
+        raise DatasetError(f"{spec.label}: returned the label map {data.label_map}, its spec says {spec.label_map}")
+    return data
 
 
 def create_gan(name: str, *, with_discriminator: bool = True, **config: Any) -> GAN:

@@ -53,6 +53,43 @@ def check_generated(output: Any, label: str, count: int, channels: int, resoluti
                       "they are clipped", stacklevel=3)
 
 
+def check_pairs(images: Any, masks: Any, label: str, count: int, channels: int, resolution: int, classes: int,
+                allow_nan: bool = False) -> None:
+    """``to_pairs``'s result (plugins may override it): images [count, C, R, R] floating in [-1, 1],
+    masks [count, R, R] of integer labels within the label map."""
+    if not isinstance(images, Tensor) or tuple(images.shape) != (count, channels, resolution, resolution) \
+            or not images.is_floating_point():
+        got = list(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise PluginOutputError(f"{label}: to_pairs returned images {got}, expected floating "
+                                f"[{count}, {channels}, {resolution}, {resolution}] in [-1, 1]")
+    finite = images.nan_to_num(0.0) if allow_nan else images
+    if images.numel() and (float(finite.min()) < -1.001 or float(finite.max()) > 1.001):
+        raise PluginOutputError(f"{label}: to_pairs returned images in [{float(finite.min()):.3g}, "
+                                f"{float(finite.max()):.3g}], expected [-1, 1]")
+    if not isinstance(masks, Tensor) or tuple(masks.shape) != (count, resolution, resolution) \
+            or masks.is_floating_point():
+        got = f"{list(masks.shape)} {masks.dtype}" if isinstance(masks, Tensor) else type(masks).__name__
+        raise PluginOutputError(f"{label}: to_pairs returned masks {got}, expected integer [{count}, {resolution}, "
+                                f"{resolution}]")
+    if masks.numel() and (int(masks.min()) < 0 or int(masks.max()) >= max(classes, 1)):
+        raise PluginOutputError(f"{label}: to_pairs returned mask values {int(masks.min())}..{int(masks.max())}, "
+                                f"outside the label map 0..{max(classes, 1) - 1}")
+
+
+def check_logs(logs: Any, label: str) -> dict[str, Any]:
+    """``train_step``'s result: a dict of names to scalar tensors or numbers (no device sync)."""
+    if not isinstance(logs, dict):
+        raise PluginOutputError(f"{label}: train_step returned {type(logs).__name__}, expected a dict of name -> "
+                                "scalar tensor (the losses to log)")
+    for key, value in logs.items():
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) or \
+            isinstance(value, Tensor) and value.ndim == 0
+        if not isinstance(key, str) or not ok:
+            got = f"shape {list(value.shape)}" if isinstance(value, Tensor) else type(value).__name__
+            raise PluginOutputError(f"{label}: train_step returned {key!r}: {got}, expected a scalar tensor")
+    return logs
+
+
 def check_loss(value: Any, label: str, term: str) -> Tensor:
     """A loss term: a tensor with no dimensions (finiteness is the divergence check's)."""
     if not isinstance(value, Tensor):
@@ -94,5 +131,5 @@ def check_tensors(modules: dict[str, torch.nn.Module], tensors: dict[str, Tensor
                                    "--allow-nan (allow_nan=True) loads it anyway, to look at")
 
 
-__all__ = ["PluginOutputError", "WeightsError", "calling", "check_generated", "check_loss", "check_tensors",
-           "gan_label"]
+__all__ = ["PluginOutputError", "WeightsError", "calling", "check_generated", "check_logs", "check_loss",
+           "check_pairs", "check_tensors", "gan_label"]

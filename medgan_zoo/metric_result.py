@@ -106,6 +106,8 @@ def checked_record(spec: Any, returned: Any) -> dict[str, Any]:
 
     result = as_result(spec.name, returned)
     value = result.values.get(result.headline)
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # a numpy or torch scalar
+        value = value.item()
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
         raise MetricResultError(f"{plugin_label(spec)} returned {value} for its headline {result.headline!r}: a metric "
                                 "returns finite numbers, or None with a note saying why a value is not available")

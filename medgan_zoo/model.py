@@ -19,7 +19,7 @@ from .atomic import atomic_write
 from .device import resolve_device
 from .errors import MedganZooError
 from .gans.base import training_only
-from .handover import calling, check_generated, gan_label
+from .handover import calling, check_generated, check_pairs, gan_label
 from .model_info import CARD_FILE, CONFIG_FILE, FORMAT, WEIGHTS_FILE, ModelInfo
 from .progress import Progress
 from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
@@ -74,7 +74,9 @@ class GanModel:
             check_generated(output, gan_label(self.info), block, self.gan.output_channels, self.info.resolution,
                             self.allow_nan)
             lo, hi = max(start - b * block, 0), min(start + count - b * block, block)
-            pair = self.gan.to_pairs(output[lo:hi])
+            pair = calling(gan_label(self.info), "to_pairs", self.gan.to_pairs, output[lo:hi])
+            check_pairs(*pair, gan_label(self.info), hi - lo, self.info.image_channels, self.info.resolution,
+                        len(self.info.label_map), self.allow_nan)
             images.append(pair[0].cpu())
             masks.append(pair[1].cpu())
         return torch.cat(images), torch.cat(masks)

@@ -381,3 +381,106 @@ def test_a_vgg_weights_file_that_is_a_pickle_is_refused_in_one_line(tmp_path):
                                              r"UnpicklingError") as caught:
         VggFeatures(planted)
     assert "\n" not in str(caught.value)
+
+
+def test_a_dead_writers_half_record_never_swallows_the_next_append(tmp_path):
+    from medgan_zoo.search.storage import StudyStorage
+
+    path = tmp_path / "journal.log"
+    study = optuna.create_study(storage=StudyStorage(None, tmp_path).optuna, study_name="s")
+    study.tell(study.ask(), 1.0)
+    with path.open("ab") as handle:  # a worker killed mid-append: half a record, no newline
+        handle.write(b'{"op_code":4,"worker_id":"dead","trial_id":0,"par')
+    study.tell(study.ask(), 0.5)  # the next append (another worker that opened the journal before)
+    assert path.read_bytes().endswith(b"\n") and b'"par' not in path.read_bytes()  # the half line was cut first
+    assert [t.value for t in optuna.load_study(storage=StudyStorage(None, tmp_path).optuna,
+                                               study_name="s").trials] == [1.0, 0.5]
+
+
+def test_a_damaged_journal_on_a_read_only_copy_is_still_read(tmp_path, monkeypatch):
+    from medgan_zoo.search import journal
+    from medgan_zoo.search.storage import StudyStorage
+
+    path = tmp_path / "journal.log"
+    study = optuna.create_study(storage=StudyStorage(None, tmp_path).optuna, study_name="s")
+    study.tell(study.ask(), 1.0)
+    with path.open("ab") as handle:
+        handle.write(b'{"op_code":4,"par')
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(journal, "repair", read_only)
+    with pytest.warns(UserWarning, match="cannot be repaired here \\(Read-only file system\\); reading the records"):
+        storage = StudyStorage(None, tmp_path)
+    assert [t.value for t in optuna.load_study(storage=storage.optuna, study_name="s").trials] == [1.0]
+
+
+def test_checked_losses_still_copy_pickle_and_take_their_own_keywords():
+    import copy
+    import io
+    import pickle
+
+    import torch
+
+    import medgan_zoo as zoo
+
+    penalty = zoo.create_loss("gradient-penalty")
+    real = torch.randn(2, 1, 4, 4, requires_grad=True)
+    assert penalty(lambda x: x.sum(dim=(1, 2, 3)), real, torch.randn(2, 1, 4, 4), alpha=torch.rand(2, 1, 1, 1)).ndim == 0
+    copy.deepcopy(penalty)
+    pickle.loads(pickle.dumps(penalty))
+    gan = zoo.create_gan("dcgan", resolution=32, loss="hinge", g_filters=8, d_filters=8, latent_dim=8)
+    torch.save(gan, io.BytesIO())
+    twin = copy.deepcopy(gan)
+    assert twin.loss.discriminator_loss.owner is twin.loss  # the copy's term calls the copy
+
+
+def test_what_train_step_to_pairs_a_data_set_and_a_metric_return_is_checked(tmp_path, faulty_metrics):
+    import numpy as np
+    import torch
+
+    import medgan_zoo as zoo
+    from medgan_zoo.data.slices import DatasetError, SliceArrays
+    from medgan_zoo.handover import PluginOutputError, check_logs
+    from medgan_zoo.metric_result import MetricResultError, checked_record
+    from medgan_zoo.registry import use_registry
+
+    with pytest.raises(PluginOutputError, match="train_step returned NoneType, expected a dict"):
+        check_logs(None, "GAN 'x' (d 1)")
+    with pytest.raises(PluginOutputError, match=r"train_step returned 'loss_d': shape \[4\], expected a scalar"):
+        check_logs({"loss_d": torch.ones(4)}, "GAN 'x' (d 1)")
+    model = _model()
+    model.gan.to_pairs = lambda output: (output[:, :1] + 5, output[:, 1:].argmax(1).to(torch.uint8))
+    with pytest.raises(PluginOutputError, match=r"to_pairs returned images in \[.*\], expected \[-1, 1\]"):
+        model.sample(2, seed=0)
+    model.gan.to_pairs = lambda output: (output[:, :1].clamp(-1, 1), output[:, 1:].argmax(1).to(torch.uint8) + 7)
+    with pytest.raises(PluginOutputError, match=r"to_pairs returned mask values 7..8, outside the label map 0..1"):
+        model.sample(2, seed=0)
+    small = SliceArrays(np.zeros((2, 1, 16, 16), np.float32), np.zeros((2, 16, 16), np.uint8), ["a", "b"])
+    with use_registry(_dataset_plugin(lambda: small)):
+        with pytest.raises(DatasetError, match=r"dataset 'wide' \(wide-data 0.1\): returned 16x16 slices for "
+                                               r"resolution 32"):
+            zoo.load_dataset("wide", resolution=32, cache=False)
+    spec = zoo.get_registry().metrics["fine"]
+    for nan in (np.float32("nan"), torch.tensor(float("nan"))):
+        with pytest.raises(MetricResultError, match="returned nan for its headline 'score'"):
+            checked_record(spec, zoo.MetricResult(values={"score": nan}, headline="score"))
+
+
+def test_a_lab_card_that_clashes_with_a_shipped_one_is_listed_broken_and_hides_nothing(tmp_path, monkeypatch):
+    import shutil
+
+    from click.testing import CliRunner
+
+    import medgan_zoo as zoo
+    from medgan_zoo.catalogue import cards_folder, get_card
+    from medgan_zoo.cli import cli
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    shutil.copy(cards_folder() / "dcgan-acdc.yaml", cards / "dcgan-acdc.yaml")
+    monkeypatch.setenv("MEDGAN_ZOO_CARDS", str(cards))
+    result = CliRunner().invoke(cli, ["models"])
+    assert result.exit_code == 0 and "clashes with a shipped card: rename it" in result.output
+    assert get_card("dcgan-acdc").name == "dcgan-acdc" and len(zoo.list_models()) == 21

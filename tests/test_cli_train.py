@@ -107,6 +107,7 @@ def test_demo_writes_models_grids_and_report(runner, tmp_path, monkeypatch):
     assert (" ± " in report) == (recipe.dice["seeds"] > 1)  # a spread only over several U-Net seeds
     assert "| masks | " in report and "'s masks** are real training masks" in report  # the winner's bank
     assert "2 steps" in report and "Absent (baseline) was not run" in report and "pip install absent" in report
+    assert f"**A shortened run** ({gans[0].label} 2 of {gans[0].steps} steps" in report  # says what it is
     numbers = json.loads((out / "demo.json").read_text())
     assert numbers["steps"] == {g.gan: 2 for g in gans} and numbers["dice_protocol"]["steps"] == 2
     assert "original" in numbers["results"][gans[0].gan]["dice"]["sources"]

@@ -179,3 +179,19 @@ def test_a_busy_port_is_one_line_before_any_link(tmp_path, free_port):
         result = CliRunner().invoke(cli, ["turing-test", "serve", str(tmp_path), "--port", str(free_port)])
     assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{free_port}" in result.output
     assert "rater links" not in result.output and "Traceback" not in result.output
+
+
+def test_long_stages_inside_metrics_report_progress_into_the_evaluation_log(tmp_path):
+    real = zoo.load_dataset("acdc-phantom", split="test", resolution=32, train_subjects=2, test_subjects=1)
+    samples = zoo.Samples(real.images[:8], real.masks[:8], 0, dict(real.label_map))
+    unet = {"steps": 100, "encoder_depth": 3, "decoder_channels": [8, 8, 8], "batch_size": 4}
+    zoo.evaluate(samples, "acdc-phantom", ["unet-fd", "dice"], scale="quick", out=tmp_path / "eval",
+                 dataset_config={"train_subjects": 2, "test_subjects": 1},
+                 metric_config={"unet-fd": unet, "dice": {**unet, "sources": ["synthetic"], "seeds": 1}})
+    log = (tmp_path / "eval" / "evaluation.log").read_text()
+    assert "reference U-Net on the real pairs (U-Net features; trained once, cached) 100/100" in log
+    assert "dice: U-Net on the synthetic pairs (seed 0) 100/100" in log
+    quiet = zoo.evaluate(samples, "acdc-phantom", ["dice"], scale="quick", out=tmp_path / "quiet", progress=False,
+                         dataset_config={"train_subjects": 2, "test_subjects": 1},
+                         metric_config={"dice": {**unet, "sources": ["synthetic"], "seeds": 1}})
+    assert quiet["dice"]["dice"] >= 0 and not (tmp_path / "quiet" / "evaluation.log").exists()

@@ -145,7 +145,7 @@ def test_dice_is_scored_per_phase_volume_on_acdc_phantom(monkeypatch):
     assert test.volume_ids == ["patient002_ed", "patient002_es", "patient003_ed", "patient003_es"]
     prediction = test.masks.clone()
     prediction[es] = 0
-    monkeypatch.setattr(unet, "train_unet", lambda *args: None)
+    monkeypatch.setattr(unet, "train_unet", lambda *args, **kwargs: None)
     monkeypatch.setattr(unet, "predict", lambda model, images, device: prediction)
     result = DiceMetric(DiceConfig(seeds=1, sources=("synthetic",)))(ctx)
     assert result["test_volumes"] == 4 and result["test_subjects"] == 2

@@ -99,6 +99,9 @@ def test_the_page_is_self_contained_and_holds_the_figures_and_numbers(page, mode
     fd = json.loads((models[0] / "evaluation" / "evaluation.json").read_text())["unet-fd"]["headline"]["value"]
     assert f"{fd:.4g}" in html  # the first model's evaluation results are on the page
     assert "No evaluation results were found beside this model" in html  # the second has none
+    assert "<a href='fig5_first.png'><img src='fig5_first.png'" in raw  # each grid at its size, a link to it
+    assert f"first: its U-Net feature distance is {fd:.3g}" in html  # a sentence per model, from its numbers
+    assert "What the measures say, and why they can disagree" in html
 
 
 class FreshPhantomSubjects:

@@ -215,6 +215,7 @@ def test_prune_fail_resume_report_and_best(scripted, tmp_path, monkeypatch):
     assert "dcgan on acdc-phantom: 2 completed, 1 pruned, 1 failed" in body
     assert "Boxes are of **completed trials only**" in body and "tpe sampler, median pruner" in body
     assert "`--sampler random --pruner none`" in body
+    assert "No figure: no study searched `d_filters` (s fixed it to 8)" in body  # Fig. 4 says why it is empty
     for figure in ("fig3_objective_per_gan.png", "history_s.png", "best_s_3.png"):
         assert (tmp_path / "report" / figure).stat().st_size > 1000, figure
     trial, folder = export_best("s", tmp_path / "best", folder=tmp_path / "s")

@@ -22,7 +22,7 @@ COMMANDS: list[click.Command] = [
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="medgan-zoo")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error (a plugin's with its cause) instead "
-              "of one line.")
+              "of one line (or set MEDGAN_ZOO_DEBUG=1).")
 def cli(debug: bool) -> None:
     """Train, compare, share and evaluate GANs for medical images and their masks."""
 

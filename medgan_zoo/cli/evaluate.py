@@ -58,5 +58,6 @@ def evaluate_command(model: str, dataset: str, data_root: Path | None, metrics: 
         click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.md'}")
     failed = failures(results)
     if failed:  # every metric ran and was written; the exit status still says some failed
-        raise click.ClickException(f"{len(failed)} of {len(names)} metric(s) failed: {', '.join(failed)} "
-                                   "(the reasons are above and in evaluation.json; the traceback in evaluation.log)")
+        where = " and in evaluation.json, the tracebacks in evaluation.log" if out is not None else ""
+        raise click.ClickException(f"{len(failed)} of {len(names)} metric(s) failed: {', '.join(failed)} (the reasons "
+                                   f"are above{where}; the others were kept)")

@@ -28,15 +28,21 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except MedganZooError as exc:
-            if (ctx.find_root().params or {}).get("debug"):
+            if _debug(ctx):
                 raise
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
-            if (ctx.find_root().params or {}).get("debug") or exc.errno not in DISK_ERRORS:
+            if _debug(ctx) or exc.errno not in DISK_ERRORS:
                 raise
             where = f" {exc.filename}" if exc.filename else ""
-            raise click.ClickException(f"cannot write{where}: {DISK_ERRORS[exc.errno]} ({exc.strerror}); what was "
-                                       "written before is intact") from None
+            doing = "write" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "read or write"
+            raise click.ClickException(f"cannot {doing}{where}: {DISK_ERRORS[exc.errno]} ({exc.strerror}); nothing "
+                                       "written before this was lost") from None
+
+
+def _debug(ctx: click.Context) -> bool:
+    """``medgan-zoo --debug ...`` or ``MEDGAN_ZOO_DEBUG=1``: tracebacks instead of one-line errors."""
+    return bool((ctx.find_root().params or {}).get("debug")) or os.environ.get("MEDGAN_ZOO_DEBUG", "") not in ("", "0")
 
 
 def print_json(data: Any) -> None:

@@ -45,38 +45,50 @@ class Regularizer(ABC):
 
 
 class CheckedRegularizer(Regularizer):
-    """A regulariser plugin's callable, its penalty checked as a loss term's."""
+    """A regulariser plugin's callable, its penalty checked as a loss term's (its own keyword
+    arguments, e.g. the gradient penalty's ``generator=``, pass through)."""
 
     def __init__(self, inner: Callable[..., Tensor], label: str) -> None:
         self.inner = inner
         self.label = label
 
     def __getattr__(self, name: str):
+        if name in ("inner", "label") or name.startswith("__"):  # copy and pickle build it without __init__
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
-    def __call__(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor | None = None) -> Tensor:
+    def __call__(self, discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor | None = None,
+                 **kwargs) -> Tensor:
         from ..handover import calling, check_loss
 
-        return check_loss(calling(self.label, "the penalty", self.inner, discriminator, real, fake), self.label,
-                          "the penalty")
+        return check_loss(calling(self.label, "the penalty", self.inner, discriminator, real, fake, **kwargs),
+                          self.label, "the penalty")
 
 
-def _checked_term(method: Callable[..., Tensor], label: str, term: str) -> Callable[..., Tensor]:
-    def term_checked(*args, **kwargs) -> Tensor:
+class _CheckedTerm:
+    """One term of a loss object, checked: a module-level callable (not a closure), so a GAN holding
+    the loss still pickles, and a deep copy's term calls the copy."""
+
+    def __init__(self, owner: object, term: str, label: str) -> None:
+        self.owner, self.term, self.label = owner, term, label
+
+    def __call__(self, *args, **kwargs) -> Tensor:
         from ..handover import calling, check_loss
 
-        return check_loss(calling(label, term, method, *args, **kwargs), label, term)
-
-    return term_checked
+        method = getattr(type(self.owner), self.term).__get__(self.owner)
+        return check_loss(calling(self.label, self.term, method, *args, **kwargs), self.label, self.term)
 
 
 def checked(obj: object, label: str, role: str) -> object:
     """``obj`` with what it returns checked where it enters the core (a scalar) and an exception from
     its code naming the plugin. A loss object keeps its type (its two terms are wrapped on the
-    instance); a regulariser is wrapped in :class:`CheckedRegularizer`."""
-    if role == "adversarial" and isinstance(obj, AdversarialLoss):
-        for term in ("discriminator_loss", "generator_loss"):
-            setattr(obj, term, _checked_term(getattr(obj, term), label, term))
+    instance, duck-typed ones too); a regulariser is wrapped in :class:`CheckedRegularizer`."""
+    if role == "adversarial" and all(callable(getattr(obj, t, None)) for t in ("discriminator_loss", "generator_loss")):
+        try:
+            for term in ("discriminator_loss", "generator_loss"):
+                setattr(obj, term, _CheckedTerm(obj, term, label))
+        except AttributeError:  # __slots__ or a frozen object: left as it is
+            pass
         return obj
     if role == "regularizer" and callable(obj):
         return CheckedRegularizer(obj, label)

@@ -12,6 +12,8 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 
 figure { margin: 0; } figcaption { font-size: 0.9em; color: #555; max-width: 360px; }
 img { image-rendering: pixelated; max-width: 100%; border: 1px solid #eee; }
 .row img { width: 360px; }
+.grids figure { margin-bottom: 1.2em; } .grids img { width: auto; max-width: 100%; }
+.grids figcaption { max-width: none; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
@@ -23,7 +25,20 @@ def _p(value: float) -> str:
     return f"{value:.2g}"
 
 
-def _metrics_table(records: dict[str, Any]) -> str:
+def shared_references(models: list[dict[str, Any]]) -> dict[str, tuple[float, str]]:
+    """metric -> (the real data's value, the model whose evaluation measured it): one data set has one
+    real-data reference, so a model evaluated without it (SPADE's Dice scored on its pairs only)
+    shows the one measured beside another model."""
+    found: dict[str, tuple[float, str]] = {}
+    for m in models:
+        for name, record in (m.get("metrics") or {}).items():
+            reference = (record.get("headline") or {}).get("reference")
+            if reference is not None and name not in found:
+                found[name] = (reference, m["label"])
+    return found
+
+
+def _metrics_table(records: dict[str, Any], shared: dict[str, tuple[float, str]] | None = None) -> str:
     rows = []
     for name, record in records.items():
         head = record.get("headline") or {}
@@ -32,16 +47,52 @@ def _metrics_table(records: dict[str, Any]) -> str:
         value = head.get("value")
         std = head.get("std")
         shown = "-" if value is None else f"{value:.4g}" + (f" ± {std:.2g}" if std else "")
+        if record.get("failed"):
+            shown = f"failed: {record.get('error', '')}"
         better = {"lower": "↓", "higher": "↑"}.get(head.get("better", ""), "")
         reference = head.get("reference")
-        rows.append(f"<tr><td>{escape(name)} {better}</td><td class='number'>{escape(shown)}</td>"
-                    f"<td>{'-' if reference is None else escape(f'{reference:.4g}')}</td></tr>")
+        cell = "-" if reference is None else escape(f"{reference:.4g}")
+        if reference is None and shared and name in shared:
+            cell = escape(f"{shared[name][0]:.4g} (measured with {shared[name][1]}: the same real data)")
+        rows.append(f"<tr><td>{escape(name)} {better}</td><td class='number'>{escape(shown)}</td><td>{cell}</td></tr>")
     if not rows:
         return ("<p>No evaluation results were found beside this model "
                 "(<code>medgan-zoo evaluate MODEL --out MODEL/evaluation</code> writes them).</p>")
     return ("<table><tr><th>metric (↓ lower / ↑ higher is better)</th><th>this model</th>"
             "<th>reference (real data)</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def in_words(model: dict[str, Any], spaces: list[dict[str, Any]], shared: dict[str, tuple[float, str]]) -> str:
+    """One sentence per model from its numbers: Dice against the real data's, U-Net FD, and how well
+    each feature space tells its samples from real ones (with the disagreement said when there is one)."""
+    metrics = model.get("metrics") or {}
+    said = []
+    dice = (metrics.get("dice") or {}).get("headline") or {}
+    if dice.get("value") is not None:
+        real = dice.get("reference") if dice.get("reference") is not None else shared.get("dice", (None, ""))[0]
+        share = f" ({dice['value'] / real:.0%} of the {real:.3f} a U-Net trained on real pairs reaches)" if real else ""
+        said.append(f"a U-Net trained on its pairs reaches Dice {dice['value']:.3f} on real test images{share}")
+    fd = (metrics.get("unet-fd") or {}).get("headline") or {}
+    if fd.get("value") is not None:
+        said.append(f"its U-Net feature distance is {fd['value']:.3g} (0: the real features' mean and covariance)")
+    told = []
+    for space in spaces:
+        test = (space.get("tests") or {}).get(model["label"])
+        if test and test.get("accuracy") is not None:
+            verdict = ("always told apart" if test["accuracy"] >= 0.95 else "often told apart"
+                       if test["accuracy"] >= 0.7 else "hardly told apart" if test["accuracy"] >= 0.55
+                       else "not told apart")
+            told.append(f"{verdict} from real images in {space['name']} features (kNN accuracy {test['accuracy']:.3f})")
+    said += told
+    if not said:
+        return ""
+    text = f"{model['label']}: " + "; ".join(said) + "."
+    if fd.get("value") is not None and fd["value"] < 5 and any("always told apart" in t for t in told):
+        text += (" The low feature distance and the kNN test agree less than they seem to disagree: the first "
+                 "says the features are right on average, the second that single images still differ in a way "
+                 "their neighbours reveal.")
+    return text
 
 
 def render(data: dict[str, Any]) -> str:
@@ -53,19 +104,31 @@ def render(data: dict[str, Any]) -> str:
     parts.append("<h2>Fig. 5: generated pairs beside real ones</h2>")
     parts.append("<p>Each tile is an image beside the same image with its mask coloured (legend in each grid). "
                  "Generated samples are the first of the seed; real ones are evenly spaced through the "
-                 "training split.</p><div class='row'>")
-    parts.append(f"<figure><img src='{escape(data['real_grid'])}' alt='real slices'>"
-                 f"<figcaption>real {escape(data['dataset'])} slices</figcaption></figure>")
-    for m in data["models"]:
-        parts.append(f"<figure><img src='{escape(m['grid'])}' alt='{escape(m['label'])} samples'>"
-                     f"<figcaption>{escape(m['label'])}: {escape(m['description'])}</figcaption></figure>")
+                 "training split. Each grid is shown at its own size; click it to open the file.</p>"
+                 "<div class='grids'>")
+    grids = [(data["real_grid"], "real slices", f"real {data['dataset']} slices")]
+    grids += [(m["grid"], f"{m['label']} samples", f"{m['label']}: {m['description']}") for m in data["models"]]
+    for src, alt, caption in grids:
+        parts.append(f"<figure><a href='{escape(src)}'><img src='{escape(src)}' alt='{escape(alt)}'></a>"
+                     f"<figcaption>{escape(caption)}</figcaption></figure>")
     parts.append("</div>")
     parts.append("<h2>Metrics</h2>")
+    shared = shared_references(data["models"])
     for m in data["models"]:
         parts.append(f"<h3>{escape(m['label'])}</h3>")
+        sentence = in_words(m, data["spaces"], shared)
+        if sentence:
+            parts.append(f"<p>{escape(sentence)}</p>")
         if m.get("metrics_source"):
             parts.append(f"<p>From <code>{escape(m['metrics_source'])}</code>.</p>")
-        parts.append(_metrics_table(m.get("metrics", {})))
+        parts.append(_metrics_table(m.get("metrics", {}), shared))
+    parts.append("<p>What the measures say, and why they can disagree: <b>Dice</b> asks whether a U-Net trained on "
+                 "the model's pairs segments real images (usefulness as training data); <b>U-Net FD</b> compares "
+                 "the mean and covariance of all images' features with the real ones' (the distribution on "
+                 "average); the <b>kNN two-sample test</b> of Fig. 6 asks whether single images can be told from "
+                 "their real neighbours. A model can match the real features on average (a low FD) while every "
+                 "image still carries a small, consistent tell (a texture, a missing detail) that a "
+                 "neighbour-based test finds every time (an accuracy near 1): both are then true at once.</p>")
     parts.append("<h2>Fig. 6: real and generated in two feature spaces</h2>")
     parts.append("<p>UMAP projections of the features of real held-out slices (grey: the test split, which neither "
                  "the generators nor the feature networks saw, a few slices of each subject) and of each model's "

@@ -41,7 +41,9 @@ def backend(path: Path):
         def append_logs(self, logs: list[dict[str, Any]]) -> None:
             data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode()
             with _locked(self._lock):
-                size = os.stat(self._file_path).st_size
+                size = _complete_size(self._file_path)  # a dead writer's half line is not kept under ours
+                if size != os.stat(self._file_path).st_size:
+                    _truncate(self._file_path, size)
                 try:
                     with open(self._file_path, "ab") as handle:
                         write(handle, data)
@@ -52,10 +54,25 @@ def backend(path: Path):
                                             ) from exc
 
     lock = JournalFileOpenLock(str(path))
-    if path.exists():
-        with _locked(lock):
-            repair(path)
+    if path.exists() and not _sound(path.read_bytes()):  # read without the lock; repair under it
+        try:
+            with _locked(lock):
+                repair(path)
+        except OSError as exc:  # a read-only copy (an archived study): read it as it is
+            warnings.warn(f"study journal {path} has a damaged record but cannot be repaired here ({exc.strerror}); "
+                          "reading the records before it", stacklevel=2)
     return SafeJournalFile(str(path), lock_obj=lock)
+
+
+def _sound(raw: bytes) -> bool:
+    return all(_decodable(line) for line in raw.splitlines(keepends=True))
+
+
+def _complete_size(path: str) -> int:
+    """The file's size up to and including its last newline."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return raw.rfind(b"\n") + 1
 
 
 def write(handle, data: bytes) -> None:
@@ -83,24 +100,38 @@ class _locked:
         self.lock.release()
 
 
+def _recovered(line: bytes) -> bytes | None:
+    """A line as a record: itself when it decodes; when a dead writer's half record was joined by the
+    next append (``{"op_code":4,"par{"op_code":7,...}``), the whole record at its end; else None."""
+    if _decodable(line):
+        return line
+    start = line.rfind(b'{"op_code"')
+    while start > 0:
+        if _decodable(line[start:]):
+            return line[start:]
+        start = line.rfind(b'{"op_code"', 0, start)
+    return None
+
+
 def repair(path: Path) -> Path | None:
     """Keep the decodable records of a damaged journal (call under its lock): the damaged file is
     moved to ``journal.log.damaged-TIME`` and its good records rewritten in place. Returns where the
     damaged file went, or None when nothing was wrong."""
     raw = path.read_bytes()
     lines = raw.splitlines(keepends=True)
-    good = [line for line in lines if _decodable(line)]
-    if len(good) == len(lines):
+    good = [kept for line in lines if (kept := _recovered(line)) is not None]
+    if len(good) == len(lines) and all(_decodable(line) for line in lines):
         return None
-    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    lost = sum(1 for line in lines if not _decodable(line))  # a half record (its joined tail is kept)
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     tmp = path.with_name(f".{path.name}.repair-{os.getpid()}")
     with open(aside, "wb") as handle:  # a copy: the journal itself is never missing, even for a moment
         write(handle, raw)
     with open(tmp, "wb") as handle:
         write(handle, b"".join(good))
     os.replace(tmp, path)
-    warnings.warn(f"study journal {path}: {len(lines) - len(good)} damaged record(s) (a write cut short) "
-                  f"set aside with the whole file in {aside.name}; the {len(good)} good records kept", stacklevel=2)
+    warnings.warn(f"study journal {path}: {lost} damaged record(s) (a write cut short) set aside with the whole "
+                  f"file in {aside.name}; the {len(good)} good records kept", stacklevel=2)
     return aside
 
 

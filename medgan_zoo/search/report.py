@@ -128,7 +128,10 @@ def _figures(studies: list[_Study], objective: str, out: Path) -> list[str]:
     lines += ["## Fig. 4: objective against the discriminator's filters", ""]
     with_filters = [st for st in studies if any("param:d_filters" in r for r in st.rows)]
     if not with_filters:
-        lines += ["No study searched `d_filters`.", ""]
+        fixed = [f"{st.name} fixed it to {st.s.fixed['d_filters']}" for st in studies if "d_filters" in st.s.fixed]
+        why = "; ".join(fixed) if fixed else "their search spaces have no `d_filters`"
+        lines += [f"No figure: no study searched `d_filters` ({why}). Fig. 4 needs a study whose space varies it, "
+                  "as Table 1's does; a CPU-sized recipe that fixes it to keep trials small cannot draw it.", ""]
     else:
         fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 4), squeeze=False)
         for ax, dataset in zip(axes[0], datasets, strict=True):
@@ -180,8 +183,15 @@ def _study_section(st: _Study, out: Path) -> list[str]:
         x = [r["trial"] for r in complete]
         y = [r[m] for r in complete]
         running = [better(y[: i + 1]) for i in range(len(y))]
-        ax.scatter(x, y, s=14, label="trial")
+        ax.scatter(x, y, s=14, label="completed")
+        pruned = [(r["trial"], r[m]) for r in st.rows if r["state"] == "pruned" and r.get(m) is not None]
+        if pruned:
+            ax.scatter(*zip(*pruned, strict=True), s=14, facecolors="none", edgecolors="C3",
+                       label="pruned (last score)")
         ax.step(x, running, where="post", color="C1", label="best so far")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are whole numbers
         ax.set_xlabel("trial")
         ax.set_ylabel(m)
         ax.legend(fontsize=7)

@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 from optuna.trial import Trial, TrialState
 
+from ..errors import MedganZooError
 from ..jsonsafe import dumps
 from ..progress import say, stage_context
 from .settings import SweepSettings
@@ -29,6 +30,10 @@ from .trials import count, original_number
 
 POLL_SECONDS = 5.0
 LOG = "sweep.log"
+
+
+class ObjectiveFailed(MedganZooError):
+    """A trial's objective could not be scored (the metric raised, or gave no value): the trial fails."""
 
 
 def make_sampler(settings: SweepSettings, params: dict[str, Parameter], seed: int) -> optuna.samplers.BaseSampler:
@@ -190,7 +195,7 @@ class Worker:
             self.study.tell(trial, state=TrialState.PRUNED)
             self._finished(trial, f"pruned: {exc}")
             return
-        except DivergenceError as exc:
+        except (DivergenceError, ObjectiveFailed) as exc:  # this trial failed; the study goes on
             trial.set_user_attr("fail_reason", str(exc))
             self.study.tell(trial, state=TrialState.FAIL)
             self._finished(trial, f"failed: {exc}")
@@ -218,7 +223,7 @@ class Worker:
         self._finished(trial, f"complete: {shown}")
 
     def _score(self, model, *, final: bool, folder: Path | None) -> list[float]:
-        from ..evaluation.harness import evaluate
+        from ..evaluation.harness import evaluate, failures
         from ..model import load
 
         s = self.settings
@@ -232,8 +237,16 @@ class Worker:
                                metric_config={k: v for k, v in s.metric_config.items() if k in s.objectives},
                                seed=s.seed, device=self.device, split="val",
                                out=(folder / "evaluation") if final and folder is not None else None, progress=False,
-                               stages=self.progress)
-        return [float(results[m]["headline"]["value"]) for m in s.objectives]
+                               stages=self.progress, strict=False)
+        failed = failures(results)
+        if failed:
+            raise ObjectiveFailed("objective " + "; ".join(f"{m}: {why}" for m, why in failed.items()))
+        values = [results[m]["headline"]["value"] for m in s.objectives]
+        if any(v is None for v in values):
+            missing = [m for m, v in zip(s.objectives, values, strict=True) if v is None]
+            raise ObjectiveFailed(f"objective {', '.join(missing)} gave no value: "
+                                  f"{results[missing[0]].get('note') or 'no reason given'}")
+        return [float(v) for v in values]
 
     # -- reporting ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from ..device import resolve_device
 from ..errors import ConfigError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
-from ..handover import calling
+from ..handover import calling, check_logs
 from .callback import Callbacks, TrainControl, TrainState, check_callbacks
 from .callbacks import builtin_callbacks
 from .callbacks.metrics_log import MetricsCsv
@@ -277,7 +277,8 @@ class Trainer:
             state.began = time.perf_counter()  # training time starts with the first step
             for step in range(state.start_step + 1, self.config.steps + 1):
                 state.step = ctx.step = step
-                state.logs = calling(self.gan_label, "train_step", self.gan.train_step, ctx)
+                state.logs = check_logs(calling(self.gan_label, "train_step", self.gan.train_step, ctx),
+                                        self.gan_label)
                 self.gan.update_ema()
                 state.images += state.images_per_step
                 control.schedule(step, self.config)

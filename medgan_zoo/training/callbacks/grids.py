@@ -38,7 +38,13 @@ def write_grid(state: TrainState, step: int) -> Path:
         options["seeds"] = sample_seeds(config.seed, 0, count)
     with torch.no_grad():
         z = latents(config.seed, 0, count, gan.latent_dim).to(device)
-        images, masks = gan.to_pairs(gan.generate(z, generator=G, **options))
+        from ...handover import calling, check_generated
+        from ...registry import get_registry
+
+        label = get_registry().gans[config.gan].label
+        output = calling(label, "generate", gan.generate, z, generator=G, **options)
+        check_generated(output, label, count, gan.output_channels, config.resolution)
+        images, masks = gan.to_pairs(output)
     G.train(was_training)
     path = state.out / "samples" / f"step_{step:07d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
