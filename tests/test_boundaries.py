@@ -427,7 +427,8 @@ def test_checked_losses_still_copy_pickle_and_take_their_own_keywords():
 
     penalty = zoo.create_loss("gradient-penalty")
     real = torch.randn(2, 1, 4, 4, requires_grad=True)
-    assert penalty(lambda x: x.sum(dim=(1, 2, 3)), real, torch.randn(2, 1, 4, 4), alpha=torch.rand(2, 1, 1, 1)).ndim == 0
+    fake, alpha = torch.randn(2, 1, 4, 4), torch.rand(2, 1, 1, 1)
+    assert penalty(lambda x: x.sum(dim=(1, 2, 3)), real, fake, alpha=alpha).ndim == 0  # its own keyword passes
     copy.deepcopy(penalty)
     pickle.loads(pickle.dumps(penalty))
     gan = zoo.create_gan("dcgan", resolution=32, loss="hinge", g_filters=8, d_filters=8, latent_dim=8)
