@@ -195,3 +195,18 @@ def test_long_stages_inside_metrics_report_progress_into_the_evaluation_log(tmp_
                          dataset_config={"train_subjects": 2, "test_subjects": 1},
                          metric_config={"dice": {**unet, "sources": ["synthetic"], "seeds": 1}})
     assert quiet["dice"]["dice"] >= 0 and not (tmp_path / "quiet" / "evaluation.log").exists()
+
+
+def test_the_inception_note_says_why_there_was_no_download_and_what_fetches_it(tmp_path, monkeypatch):
+    from medgan_zoo.evaluation.inception import OFFLINE_ENV, WEIGHTS_ENV, WeightsNotFound, find_inception_weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.delenv(OFFLINE_ENV, raising=False)
+    with pytest.raises(WeightsNotFound, match=r"none were found \(this step does not download\)\. `medgan-zoo "
+                                              r"weights fetch inception`") as caught:
+        find_inception_weights(download=False)
+    assert OFFLINE_ENV not in str(caught.value).split("none were found")[1].split(")")[0]  # not blamed when unset
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    with pytest.raises(WeightsNotFound, match=rf"none were found \({OFFLINE_ENV} is set: no download\)"):
+        find_inception_weights()

@@ -186,3 +186,13 @@ def test_a_real_browser_shows_the_page_and_fetches_nothing_outside_it(page, chro
     assert "medgan-zoo report" in heading
     inside = (page.resolve().as_uri() + "/")
     assert requested and all(url.startswith(inside) for url in requested), requested
+
+
+def test_every_long_stage_of_the_report_speaks_in_its_log(models, tmp_path):
+    out = tmp_path / "spoken"
+    zoo.report(list(models), "acdc-phantom", out=out, n=24, dataset_config=REPORT_DATA, metric_config=UNET,
+               permutations=50, inception_weights=None)
+    log = (out / "report.log").read_text()
+    for stage in ("sampling 24 pairs", "unet space: features of", "unet space: two-sample test of",
+                  "unet space: UMAP of", "report: unet space 6/6"):
+        assert stage in log, stage

@@ -351,3 +351,13 @@ def test_ctrl_c_in_a_sweep_advises_the_same_command_and_it_continues(scripted, t
     again = CliRunner().invoke(cli, args)  # the advice: the same command
     assert again.exit_code == 0, again.output
     assert "retry of 0" in again.output or "complete" in again.output
+
+
+def test_the_first_checkpoints_score_speaks_while_it_trains_its_u_net(tmp_path):
+    study = dict(study="speaks", out=tmp_path / "s", objective="unet-fd", resolution=32, steps=2,
+                 checkpoint_every=1, fixed=TINY, dataset_config=DATA, scale="quick", samples=8, progress=True,
+                 metric_config={"unet-fd": {"steps": 100, "encoder_depth": 3, "decoder_channels": [8, 8, 8],
+                                            "batch_size": 4}})
+    zoo.sweep("dcgan", "acdc-phantom", trials=1, **study)
+    log = (tmp_path / "s" / "sweep.log").read_text()
+    assert "reference U-Net on the real pairs (U-Net features; trained once, cached) 100/100" in log

@@ -9,13 +9,13 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import datasets, demo, evaluate, models, plugins, report, sample, study, sweep, train, turing_test
+from . import datasets, demo, evaluate, models, plugins, report, sample, study, sweep, train, turing_test, weights
 from .options import Group
 
 COMMANDS: list[click.Command] = [
     plugins.plugins, datasets.datasets, train.train_command, sample.sample_command, evaluate.evaluate_command,
     study.study_command, report.report_command, models.models_command, models.export_command,
-    models.push_command, demo.demo_command, sweep.sweep_group, turing_test.turing_group,
+    models.push_command, demo.demo_command, sweep.sweep_group, turing_test.turing_group, weights.weights_group,
 ]
 
 

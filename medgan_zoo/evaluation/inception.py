@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from functools import lru_cache
@@ -47,25 +43,18 @@ def _hub_checkpoints() -> Path:
 
 
 def _download(destination: Path) -> Path:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as tmp:
-        try:
-            with urllib.request.urlopen(WEIGHTS_URL, timeout=30) as response:
-                shutil.copyfileobj(response, tmp)
-        except (urllib.error.URLError, OSError) as exc:
-            Path(tmp.name).unlink(missing_ok=True)
-            raise WeightsNotFound(_missing_message(f"the download from {WEIGHTS_URL} failed ({exc})")) from None
-    sha = sha256_of(Path(tmp.name))
-    if sha != WEIGHTS_SHA256:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise WeightsNotFound(
-            f"downloaded Inception weights have sha256 {sha}, expected {WEIGHTS_SHA256}; refusing them")
-    os.replace(tmp.name, destination)
-    return destination
+    """Through the toolkit's one downloader (sha256 checked before the file is placed)."""
+    from ..third_party import WeightsDownloadError, fetch
+
+    try:
+        return fetch("inception", progress=True)
+    except WeightsDownloadError as exc:
+        raise WeightsNotFound(_missing_message(str(exc))) from None
 
 
 def _missing_message(why: str) -> str:
-    return (f"FID/KID need the 2015-12-05 Inception weights and {why}. Provide them: pass weights=PATH "
+    return (f"FID/KID need the 2015-12-05 Inception weights and {why}. `medgan-zoo weights fetch inception` "
+            "downloads and checks them; or pass weights=PATH "
             f"(CLI: --set fid.weights=PATH), set {WEIGHTS_ENV}=PATH, or put {FIDELITY_FILE} (or pytorch-fid's "
             f"{PYTORCH_FID_FILE}) in {_hub_checkpoints()}; they download from {WEIGHTS_URL}")
 

@@ -34,8 +34,8 @@ def find_vgg_weights(path: Path | None) -> Path:
     if cached.is_file():
         return cached
     raise MedganZooError(
-        f"vgg_weight > 0 needs VGG-19 weights: download {VGG19_URL} to {cached} "
-        "(or anywhere, and set vgg_weights=PATH); training does not download them"
+        f"vgg_weight > 0 needs VGG-19 weights: `medgan-zoo weights fetch vgg19` downloads and checks them (or put "
+        f"{VGG19_URL} in {cached.parent}, or anywhere and set vgg_weights=PATH); training does not download them"
     )
 
 

@@ -83,15 +83,16 @@ def in_words(model: dict[str, Any], spaces: list[dict[str, Any]], shared: dict[s
             verdict = ("always told apart" if test["accuracy"] >= 0.95 else "often told apart"
                        if test["accuracy"] >= 0.7 else "hardly told apart" if test["accuracy"] >= 0.55
                        else "not told apart")
-            told.append(f"{verdict} from real images in {space['name']} features (kNN accuracy {test['accuracy']:.3f})")
+            shown = min(test["accuracy"], 1.0)  # chance-corrected: a hair above 1 is 1
+            told.append(f"{verdict} from real images in {space['name']} features (kNN accuracy {shown:.3f})")
     said += told
     if not said:
         return ""
     text = f"{model['label']}: " + "; ".join(said) + "."
     if fd.get("value") is not None and fd["value"] < 5 and any("always told apart" in t for t in told):
-        text += (" The low feature distance and the kNN test agree less than they seem to disagree: the first "
-                 "says the features are right on average, the second that single images still differ in a way "
-                 "their neighbours reveal.")
+        text += (" A low feature distance beside a kNN accuracy near 1 is no contradiction: the first says the "
+                 "features are right on average, the second that single images still differ in a way their "
+                 "neighbours reveal.")
     return text
 
 
