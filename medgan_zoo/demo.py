@@ -74,6 +74,22 @@ def run_demo(out: str | Path | None = None, steps: int | None = None, unet_steps
         if resume:
             raise ConfigError("resume=True needs the folder of the interrupted demo (out=..., --out)")
         out = Path("runs") / f"demo-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    if quick and steps is not None:
+        raise ConfigError("quick sets the GANs' steps itself (a fifth of the recipe's): give quick or steps, not both")
+    asked = {"steps": steps, "unet_steps": unet_steps, "seed": seed, "quick": quick}
+    saved = Path(out) / OPTIONS_FILE
+    if resume and saved.is_file():  # continue as it was started: the same steps, seed and shortening
+        started = json.loads(saved.read_text())
+        given = {"steps": steps is not None, "unet_steps": unet_steps is not None, "seed": seed != 0, "quick": quick}
+        differ = [k for k in asked if given[k] and asked[k] != started.get(k)]  # an option left out is adopted
+        if differ:
+            was = ", ".join(f"{k}={started[k]!r}" for k in differ)
+            raise ConfigError(f"--resume continues {out} as it was started ({was}); drop the options that differ, "
+                              "or start a new --out")
+        steps, unet_steps, seed, quick = (started.get(k, asked[k]) for k in ("steps", "unet_steps", "seed", "quick"))
+    else:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(asked) + "\n")
     demo = _Demo(Path(out), recipe(), steps, unet_steps, seed, progress, quick)
     demo.resume = resume
     advice = again or f"run_demo(out={str(out)!r}, resume=True)"
@@ -83,6 +99,9 @@ def run_demo(out: str | Path | None = None, steps: int | None = None, unet_steps
         what = str(exc).split(";")[0] if isinstance(exc, TrainingInterrupted) else "interrupted"
         raise TrainingInterrupted(f"demo {what}; continue it with: {advice} (finished models are kept, an "
                                   "interrupted one resumes from its checkpoint)") from None
+
+
+OPTIONS_FILE = "demo-options.json"  # how the demo in a folder was started: what --resume continues
 
 
 def checkpoint_every(steps: int) -> int:
@@ -150,7 +169,7 @@ class _Demo:
         (self.out / "report.md").write_text(self._report(data, trained, results, seconds))
         (self.out / "demo.json").write_text(dumps(
             {"seconds": round(seconds, 1), "seed": self.seed, "recipe": json.loads(self.recipe.model_dump_json()),
-             "steps": {g.gan: g.steps for g in self.gans}, "dice_protocol": self.dice,
+             "steps": {g.gan: trained[g.gan].steps for g in self.gans}, "dice_protocol": self.dice,
              "results": {k: {m: v for m, v in res.items()} for k, res in results.items()}},
             indent=2))
         return self.out
@@ -197,19 +216,26 @@ class _Demo:
 
     # -- the report -----------------------------------------------------------------------------
 
-    def _shortened(self) -> list[str]:
-        """A banner when this run is shorter than the recipe: its numbers are not the demo's finding."""
+    def _shortened(self, trained: dict[str, Any]) -> list[str]:
+        """A banner when this run is shorter than the recipe (by the steps each model really trained):
+        its numbers are not the demo's finding, and it says what each cut changes."""
         full = {g.gan: g.steps for g in self.recipe.gans}
-        shorter = [f"{g.label} {g.steps} of {full[g.gan]} steps" for g in self.gans if g.steps < full[g.gan]]
+        shorter = [f"{g.label} {trained[g.gan].steps} of {full[g.gan]} steps" for g in self.gans
+                   if trained[g.gan].steps < full[g.gan]]
         unet = self.dice["steps"] < self.recipe.dice["steps"]
         if not shorter and not unet:
             return []
         parts = shorter + ([f"U-Nets {self.dice['steps']} of {self.recipe.dice['steps']} steps"] if unet else [])
-        return [f"> **A shortened run** ({', '.join(parts)}): it shows the pipeline working, not the demo's finding. "
-                "The GANs have not converged (the baseline's pairs are close to noise) and the U-Nets are "
-                "undertrained, so every Dice here, the real data's included, is lower than a full run's and the "
-                "gap between the GANs means little. `make demo` (or `medgan-zoo demo` without --quick, --steps "
-                "or --unet-steps) runs the recipe in full (docs/training.md has its numbers).", ""]
+        effects = []
+        if shorter:
+            effects.append("the GANs have not converged (the baseline's pairs are close to noise), so the gap "
+                           "between them means little")
+        if unet:
+            effects.append("the U-Nets are undertrained, so every Dice here, the real data's included, is lower "
+                           "than a full run's")
+        return [f"> **A shortened run** ({', '.join(parts)}): it shows the pipeline working, not the demo's finding: "
+                + "; ".join(effects) + ". `make demo` (or `medgan-zoo demo` without --quick, --steps or "
+                "--unet-steps) runs the recipe in full (docs/training.md has its numbers).", ""]
 
     def _report(self, data, trained: dict[str, Any], results: dict[str, dict[str, Any]], seconds: float) -> str:
         r = self.recipe
@@ -217,7 +243,7 @@ class _Demo:
                           if "original" in res["dice"]["sources"]), None)
         seeds = self.dice.get("seeds", 1)
         lines = [f"# medgan-zoo demo: does a better GAN make better training data? ({seconds / 60:.1f} min)", "",
-                 *self._shortened(),
+                 *self._shortened(trained),
                  f"Each GAN was trained on `{r.dataset}` ({len(data)} training slices from {len(data.subject_ids)} "
                  f"exams, {r.resolution}x{r.resolution}); {r.samples} of its image/mask pairs then trained a U-Net "
                  f"({self.dice['steps']} steps, {seeds} seed{'s' if seeds > 1 else ''}), scored by Dice on the real "

@@ -101,15 +101,18 @@ def check_loss(value: Any, label: str, term: str) -> Tensor:
 
 
 def calling(label: str, what: str, function: Callable[..., Any], *args: Any,
-            passthrough: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any:
+            passthrough: Callable[[BaseException], bool] | None = None, **kwargs: Any) -> Any:
     """``function(*args, **kwargs)``; an exception from plugin code is re-raised as one line naming
     the plugin, the original kept as its cause (``medgan-zoo --debug`` shows its traceback).
-    ``passthrough``: exceptions that are the caller's to handle (a sampling option the GAN refuses)."""
+    ``passthrough(exc)``: True for an exception that is the caller's to handle (a sampling option
+    the GAN refuses)."""
     try:
         return function(*args, **kwargs)
-    except (MedganZooError, KeyboardInterrupt, *passthrough):
+    except (MedganZooError, KeyboardInterrupt):
         raise
     except Exception as exc:
+        if passthrough is not None and passthrough(exc):
+            raise
         reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
         raise PluginOutputError(f"{label}: {what} raised {reason}") from exc
 

@@ -25,6 +25,15 @@ from .progress import Progress
 from .sampling import Samples, batches, latents, new_seed, sample_seeds, write_manifest, write_samples
 from .weights import ModelLoadError, load_networks
 
+
+def refuses_options(exc: BaseException, options: dict[str, Any]) -> bool:
+    """A TypeError or ValueError about the caller's own sampling options (it names one, or options):
+    the caller's to report as a bad ``--set``; anything else raised in ``generate`` is the plugin's."""
+    text = str(exc)
+    return isinstance(exc, (TypeError, ValueError)) and bool(options) and (
+        "option" in text or "keyword" in text or any(str(k) in text for k in options))
+
+
 #: Sampling at least this many pairs shows progress.
 LARGE_SAMPLE = 1000
 
@@ -68,9 +77,8 @@ class GanModel:
             for key, values in per_sample.items():  # this block's slice, padded with its last value
                 index = torch.arange(b * block, (b + 1) * block).clamp(max=len(values) - 1)
                 block_options[key] = values[index].to(device)
-            refused = (TypeError, ValueError) if options else ()  # the caller's options, refused by the GAN
             output = calling(gan_label(self.info), "generate", self.gan.generate, z, generator=generator,
-                             passthrough=refused, **block_options)
+                             passthrough=lambda exc: refuses_options(exc, options), **block_options)
             check_generated(output, gan_label(self.info), block, self.gan.output_channels, self.info.resolution,
                             self.allow_nan)
             lo, hi = max(start - b * block, 0), min(start + count - b * block, block)

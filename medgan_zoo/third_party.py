@@ -90,9 +90,9 @@ def fetch(name: str, progress: bool = True, force: bool = False) -> Path:
         try:
             torch.hub.download_url_to_file(url, str(tmp), progress=progress)
         except Exception as exc:  # noqa: BLE001 - URLError, HTTPError, OSError, timeouts: one line
+            mirror = "" if os.environ.get(MIRROR_ENV) else f", or set {MIRROR_ENV} to a mirror"
             raise WeightsDownloadError(f"{spec.name}: the download from {url} failed ({type(exc).__name__}: {exc}); "
-                                       f"put {spec.file} in {destination.parent} by hand, or set "
-                                       f"{MIRROR_ENV}") from None
+                                       f"put {spec.file} in {destination.parent} by hand{mirror}") from None
         sha = sha256_of(tmp)
         if sha != spec.sha256:
             raise WeightsDownloadError(f"{spec.name}: {url} sent a file with sha256 {sha}, not {spec.sha256}: refused "
@@ -100,7 +100,20 @@ def fetch(name: str, progress: bool = True, force: bool = False) -> Path:
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)
+        for stale in destination.parent.glob(f".{destination.name}.part-*"):  # a killed download's leftovers
+            if not _running(stale.name.rsplit("-", 1)[-1]):
+                stale.unlink(missing_ok=True)
     return destination
+
+
+def _running(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def status() -> list[dict[str, Any]]:
@@ -110,6 +123,9 @@ def status() -> list[dict[str, Any]]:
     rows = []
     for spec in KNOWN.values():
         path = spec.path()
+        if spec.name == "inception" and not path.is_file():  # pytorch-fid's copy of the same weights serves too
+            other = path.with_name("pt_inception-2015-12-05-6726825d.pth")
+            path = other if other.is_file() else path
         state = "missing"
         if path.is_file():
             state = "present" if sha256_of(path) == spec.sha256 else "wrong sha256 (fetch --force replaces it)"

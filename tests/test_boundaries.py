@@ -485,3 +485,19 @@ def test_a_lab_card_that_clashes_with_a_shipped_one_is_listed_broken_and_hides_n
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0 and "clashes with a shipped card: rename it" in result.output
     assert get_card("dcgan-acdc").name == "dcgan-acdc" and len(zoo.list_models()) == 21
+
+
+def test_an_allow_nan_evaluation_says_its_numbers_are_not_scores(tmp_path):
+    import torch
+
+    import medgan_zoo as zoo
+
+    real = zoo.load_dataset("acdc-phantom", split="test", resolution=32, train_subjects=2, test_subjects=1)
+    images = real.images[:8].clone()
+    images[0] = float("nan")
+    samples = zoo.Samples(images, real.masks[:8], 0, dict(real.label_map))
+    results = zoo.evaluate(samples, "acdc-phantom", ["memorisation"], scale="quick", out=tmp_path, progress=False,
+                           allow_nan=True, strict=False, dataset_config={"train_subjects": 2, "test_subjects": 1})
+    assert results["meta"]["allow_nan"] and results["meta"]["non_finite_samples"] == 1
+    assert "1 of 8 samples hold NaN" in (tmp_path / "evaluation.md").read_text()
+    assert torch.isnan(images[0]).all()

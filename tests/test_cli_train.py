@@ -143,6 +143,10 @@ def test_ctrl_c_in_the_demo_advises_a_command_that_continues_it(runner, tmp_path
     assert result.exit_code == 1 and pressed == [3]
     advice = result.output.split("continue it with: ", 1)[1].split(" (finished models")[0]
     assert advice == f"medgan-zoo demo --out {out} --resume --steps 4 --unet-steps 2"
+    from medgan_zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--resume continues .* as it was started \(steps=4\)"):
+        demo.run_demo(out=out, resume=True, steps=9)  # another length would not be the same demo
     again = runner.invoke(cli, shlex.split(advice)[1:])
     assert again.exit_code == 0, again.output
     # Ctrl-C let step 3 finish and checkpointed it: that is where it continued

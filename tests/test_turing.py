@@ -472,3 +472,5 @@ def test_the_report_says_in_words_which_way_a_rater_errs_and_why_two_kappas_diff
     assert "**below chance**, systematically: this rater calls generated images real" in words
     assert "**rater-2**" in words and "no evidence that this rater tells real from generated" in words
     assert "rater-2 said \"generated\" to 100%" in words and "Trust Cohen's for two raters" in words
+    assert "**Careful with the group's number**: rater-1 errs the other way" in words
+    assert text.index("## In words") < text.index("| rater | answers")  # before the tables

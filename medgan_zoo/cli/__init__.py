@@ -37,10 +37,23 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 def main() -> None:
     """Console-script entry point. Warnings print as one line each (no source location)."""
+    import os
+    import sys
     import warnings
 
     warnings.formatwarning = _one_line_warning
-    cli(prog_name="medgan-zoo")
+    try:
+        cli(prog_name="medgan-zoo")
+    except SystemExit as exc:
+        if exc.code in (0, None) and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # A torchrun rank whose work is done and whose process group is destroyed leaves at once:
+            # at interpreter shutdown gloo's worker threads can still be torn down and abort the
+            # process (SIGABRT, "terminate called without an active exception"; pytorch/pytorch#179291),
+            # turning a finished run into a failed one. Every file is written and closed by now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise
 
 
 __all__ = ["cli", "main"]

@@ -39,13 +39,15 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
             raise click.BadParameter(f"expected DATASET=DIR, got {item!r}", param_hint="--data-root")
         roots[name] = Path(directory).expanduser()
     metric_config, dataset_config = opt.metric_settings(settings)
+    from ..training.errors import TrainingInterrupted
+
     try:
         folder = study([g.strip() for g in gans.split(",") if g.strip()],
                        [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
                        resolution=resolution, n=count, metrics=opt.metric_names(metrics) or None,
                        data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed,
                        report=with_report)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, TrainingInterrupted):  # no --resume: the same command skips what is done
         raise click.ClickException(f"interrupted: finished training runs and evaluations stay in {out}; the same "
                                    "command continues from them (it skips what is done)") from None
     click.echo((folder / "table2.md").read_text())

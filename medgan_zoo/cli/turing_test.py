@@ -68,9 +68,11 @@ def turing_serve(study: Path, host: str, port: int) -> None:
 
     make_app(study)  # a folder without a study fails here, before the server starts
     sock = bind(host, port)  # and a port in use, before any link is printed
-    click.echo(f"serving {study} on http://{host}:{port}; rater links:")
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    click.echo(f"serving {study} on http://{shown}:{port}; rater links:")
     for token, name, _ in Store(study).raters():
-        click.echo(f"  {name}: http://{host}:{port}/r/{token}")
+        click.echo(f"  {name}: http://{shown}:{port}/r/{token}")
     serve(study, sock=sock)
 
 

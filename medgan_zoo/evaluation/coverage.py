@@ -68,7 +68,7 @@ def train_classifier(x: Tensor, y: Tensor, classes: int, config: ModeCoverageCon
     from ..progress import Progress
 
     with Progress(config.steps, "mode coverage: the class classifier on real slices",
-                  enabled=config.steps >= 100 and share()[1] == 1) as bar:
+                  enabled=config.steps >= 100 and share()[0] == 0) as bar:
         for step in range(config.steps):
             index = torch.randint(len(data), (config.batch_size,), generator=rng, device=device)
             batch = data[index]

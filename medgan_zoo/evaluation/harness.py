@@ -162,6 +162,13 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
             bar.note(f"{name}: {headline_text(results[name])} ({time.monotonic() - began:.0f} s)")
             bar.update(len(results))
     results["meta"] = _meta(dataset, scale, samples, ctx, model_info, configs)
+    if allow_nan:  # forensics: say so in the record, and whether the samples held NaN at all
+        bad = int((~torch.isfinite(samples.images)).flatten(1).any(1).sum())
+        results["meta"]["allow_nan"] = True
+        results["meta"]["non_finite_samples"] = bad
+        if bad:
+            results["meta"]["note"] = (f"{bad} of {len(samples)} samples hold NaN or infinite values (--allow-nan): "
+                                       "the numbers above are not a model's scores")
     if out_path is not None:
         write_report(out_path, results)
     failed = failures(results)
@@ -272,7 +279,8 @@ def write_report(out: Path, results: dict[str, Any]) -> None:
     meta = results["meta"]
     lines = [f"# Evaluation against {meta['dataset']}", "",
              f"{meta['samples']} generated samples (seed {meta['seed']}), {meta['resolution']}x{meta['resolution']}, "
-             f"{meta['scale']} scale.", "", "| metric | result | reference | what it measures |",
+             f"{meta['scale']} scale.", "", *([f"**{meta['note']}**", ""] if meta.get("note") else []),
+             "| metric | result | reference | what it measures |",
              "| --- | --- | --- | --- |"]
     specs = _metric_specs()
     lines += [f"| {name} | {headline_text(result)} | {reference_text(result)} | "

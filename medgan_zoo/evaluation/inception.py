@@ -74,8 +74,8 @@ def weights_missing() -> str | None:
     try:
         find_inception_weights(download=False)
     except WeightsNotFound:
-        return (f"no Inception weights on this machine (--set fid.weights=PATH, ${WEIGHTS_ENV}, or "
-                "`--metrics fid` to download them; docs/evaluation.md)")
+        return (f"no Inception weights on this machine (`medgan-zoo weights fetch inception` fetches and checks "
+                f"them; or --set fid.weights=PATH, ${WEIGHTS_ENV}; docs/evaluation.md)")
     return None
 
 

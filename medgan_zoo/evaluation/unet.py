@@ -48,7 +48,7 @@ def train_unet(images: Tensor, masks: Tensor, config: UnetConfig, classes: int, 
     rng = torch.Generator(device=device).manual_seed(seed)
     data, target = images.to(device), masks.to(device).long()
     channels = images.shape[1]
-    shown = label is not None and config.steps >= SHOWN_STEPS and share()[1] == 1
+    shown = label is not None and config.steps >= SHOWN_STEPS and share()[0] == 0  # rank 0 speaks
     with Progress(config.steps, label or "U-Net", enabled=shown) as bar:
         for step in range(config.steps):
             index = torch.randint(len(data), (config.batch_size,), generator=rng, device=device)

@@ -30,12 +30,20 @@ def shared_references(models: list[dict[str, Any]]) -> dict[str, tuple[float, st
     real-data reference, so a model evaluated without it (SPADE's Dice scored on its pairs only)
     shows the one measured beside another model."""
     found: dict[str, tuple[float, str]] = {}
+    protocol: dict[str, tuple[Any, ...]] = {}
     for m in models:
         for name, record in (m.get("metrics") or {}).items():
             reference = (record.get("headline") or {}).get("reference")
             if reference is not None and name not in found:
                 found[name] = (reference, m["label"])
-    return found
+                protocol[name] = _protocol(record)
+    # a model scored another way (another split, number of seeds) does not borrow it
+    return {name: ref for name, ref in found.items()
+            if all(_protocol((m.get("metrics") or {}).get(name) or {}) in (protocol[name], ()) for m in models)}
+
+
+def _protocol(record: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(record.get(k) for k in ("split", "seeds")) if record else ()
 
 
 def _metrics_table(records: dict[str, Any], shared: dict[str, tuple[float, str]] | None = None) -> str:

@@ -50,6 +50,7 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
              f"{meta['real']} real test slices and {meta['generated']} generated images ({meta['modality']}, "
              f"{meta['resolution']}x{meta['resolution']}), each rater in their own order after "
              f"{meta['practice']} practice images with feedback. Generated = positive.", "",
+             *in_words(result, rows),
              "| rater | answers | accuracy (paper) | sensitivity | specificity | balanced accuracy [95%] | p | "
              "verdict | median s |", "|" + " --- |" * 9]
     summaries = {**result["raters"], "pooled": result["pooled"]}
@@ -101,7 +102,6 @@ def write_report(folder: str | Path, out: str | Path) -> Path:
               "Cohen's kappa takes each rater's own rate. For two raters they differ when the raters lean "
               "differently: a rater who says \"generated\" to 80% and one who says it to 20% can agree by chance "
               "less than the pooled rate predicts, which pulls Fleiss' kappa below Cohen's.", ""]
-    lines += in_words(result, rows)
     table = power_table(real_fraction)
     accuracies = list(next(iter(table.values())))
     lines += ["How many scored images a rater needs: the chance that a rater at a given balanced accuracy is "
@@ -166,9 +166,14 @@ def in_words(result: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
                          "are distinguishable all the same (the labels are swapped: check that the rater read "
                          "\"generated\" and \"real\" the right way round).")
     pooled = result["pooled"]
+    inverted = [n for n, s in result["raters"].items() if s["p_value"] is not None and s["p_value"] <= ALPHA
+                and s["balanced_accuracy"]["value"] is not None and s["balanced_accuracy"]["value"] < 0.5]
+    if inverted and len(result["raters"]) > 1:
+        lines.append(f"- **Careful with the group's number**: {', '.join(inverted)} errs the other way, which "
+                     "pulls the mean balanced accuracy toward 0.5: read the raters one by one.")
     if pooled.get("p_value") is not None:
         mean = pooled["balanced_accuracy"]["value"]
-        lines.append(f"- **Together** ({pooled['raters']} raters): mean balanced accuracy {mean:.2f}, p = "
+        lines.append(f"- **Together** ({pooled['raters']} raters in the mean): mean balanced accuracy {mean:.2f}, p = "
                      f"{pooled['p_value']:.2g}: " + ("the raters as a group tell the images apart"
                                                      if pooled["p_value"] <= ALPHA and mean > 0.5 else
                                                      "as a group the raters do not tell the images apart better than "
@@ -176,6 +181,10 @@ def in_words(result: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
                                                      "the group errs systematically the same way") + ".")
     agree = result["agreement"]
     fleiss, cohen = agree.get("fleiss_kappa"), agree.get("cohen_kappa") or {}
+    if fleiss is not None and len(cohen) > 1:
+        low, high = min(cohen.values()), max(cohen.values())
+        lines.append(f"- **Agreement**: Fleiss' kappa {fleiss:.2f} over all raters; Cohen's kappa of the pairs from "
+                     f"{low:.2f} to {high:.2f} (the table below); " + _kappa_words(fleiss) + ".")
     if fleiss is not None and len(cohen) == 1:
         (pair, k), = cohen.items()
         rates = {name: sum(r["answer"] == "generated" for r in rows if r["rater"] == name)
@@ -187,9 +196,16 @@ def in_words(result: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
                          "share one rate, so their different rates count as disagreement; Cohen's kappa allows each "
                          "its own. Trust Cohen's for two raters.")
         else:
-            lines.append(f"- **Agreement**: kappa {k:.2f} ({lean}): " + ("the raters agree beyond chance"
-                         if k > 0.2 else "the raters agree about as often as chance predicts") + ".")
+            lines.append(f"- **Agreement**: kappa {k:.2f} ({lean}): " + _kappa_words(k) + ".")
     return lines + [""]
+
+
+def _kappa_words(kappa: float) -> str:
+    if kappa > 0.2:
+        return "the raters agree beyond chance"
+    if kappa < -0.1:
+        return "the raters agree less often than chance would (they lean opposite ways)"
+    return "the raters agree about as often as chance predicts"
 
 
 def status_text(folder: str | Path) -> str:

@@ -46,7 +46,7 @@ class ProgressBar(Callback):
         left = per_step * (state.config.steps - state.step)
         if left >= SLOW_RUN_SECONDS:
             steps = state.config.steps - state.step
-            self.progress.note(f"{per_step:.1f} s per step on the CPU: the {steps} steps left would take about "
+            self.progress.note(f"{per_step:.2g} s per step on the CPU: the {steps} steps left would take about "
                                f"{left / 3600:.1f} h; use a GPU, or a CPU-sized configuration "
                                "(`medgan-zoo train --help` shows some)")
 
