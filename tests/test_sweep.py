@@ -350,7 +350,7 @@ def test_ctrl_c_in_a_sweep_advises_the_same_command_and_it_continues(scripted, t
     assert "--resume" not in result.output.replace("no --resume", "")
     again = CliRunner().invoke(cli, args)  # the advice: the same command
     assert again.exit_code == 0, again.output
-    assert "retry of 0" in again.output or "complete" in again.output
+    assert "(again, for trial 0, resuming its checkpoint)" in again.output and "complete" in again.output
 
 
 def test_the_first_checkpoints_score_speaks_while_it_trains_its_u_net(tmp_path):

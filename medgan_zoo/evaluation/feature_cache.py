@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Callable
 
 from torch import Tensor
 
+from ..atomic import atomic_write
 from ..data.cache import cache_root
 from ..distributed import every_rank
 
@@ -36,12 +36,9 @@ def cached_features(dataset, extractor: str, compute: Callable[[], Tensor]) -> T
         return cached
     features = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        save_file({"features": features.contiguous()}, str(tmp), metadata={"key": json.dumps(material)})
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: save_file({"features": features.contiguous()}, str(tmp),
+                                                 metadata={"key": json.dumps(material)}))
     except OSError as exc:
         warnings.warn(f"could not cache features at {path}: {exc}", stacklevel=2)
-    finally:
-        tmp.unlink(missing_ok=True)
     return features

@@ -89,7 +89,8 @@ def evaluate(source: Any, dataset: str, metrics: tuple[str, ...] | list[str] | N
     A metric that raises is recorded as failed with its reason (``{"failed": true, "error": ...}``)
     and the others still run; at the end :class:`MetricsFailed` is raised (``strict=False``: the
     results are returned with the failed records in them). ``allow_nan``: a model with NaN weights
-    or samples is scored anyway (its metrics then fail one by one), to look at it.
+    or samples is scored anyway, to look at it; the meta records how many samples held NaN and
+    evaluation.md says such numbers are not scores.
     """
     from ..registry import get_registry
     from ..sampling import Samples

@@ -42,7 +42,7 @@ def _hub_checkpoints() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def _download(destination: Path) -> Path:
+def _download() -> Path:
     """Through the toolkit's one downloader (sha256 checked before the file is placed)."""
     from ..third_party import WeightsDownloadError, fetch
 
@@ -112,7 +112,7 @@ def find_inception_weights(path: str | Path | None = None, download: bool | None
         why = f"{OFFLINE_ENV} is set: no download"
     if not download:
         raise WeightsNotFound(_missing_message(f"none were found ({why})"))
-    return _download(_hub_checkpoints() / FIDELITY_FILE)
+    return _download()
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:

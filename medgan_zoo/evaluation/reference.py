@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import torch
 from torch import Tensor
 
+from ..atomic import atomic_write
 from ..data.cache import cache_root
 from ..distributed import from_rank_zero
 from ..hub import sha256_of
@@ -42,10 +42,8 @@ class ReferenceUnet:
             trained = train_unet(real.images, real.masks, config, classes, config.seed, device,
                                  label="reference U-Net on the real pairs (U-Net features; trained once, cached)")
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
             state = {k: v.detach().cpu().contiguous() for k, v in trained.state_dict().items()}
-            save_file(state, str(tmp), metadata={"recipe": json.dumps(material)})
-            os.replace(tmp, path)
+            atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata={"recipe": json.dumps(material)}))
             return state, sha256_of(path)
 
         # under torchrun rank 0 trains (or loads) it and every rank gets those very weights

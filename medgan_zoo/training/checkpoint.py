@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from ..errors import MedganZooError
 
 CHECKPOINT = "last.safetensors"
@@ -61,12 +61,8 @@ def save_checkpoint(path: Path, gan, step: int, rng: torch.Generator, extra: dic
     tensors["rng.torch"] = torch.get_rng_state().contiguous()
     meta = {"step": step, "optimizers": optimizers, "rng_device": rng.device.type, **extra}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        save_file(tensors, str(tmp), metadata={"medgan_zoo_checkpoint": json.dumps(meta, default=str)})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp),
+                                             metadata={"medgan_zoo_checkpoint": json.dumps(meta, default=str)}))
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
