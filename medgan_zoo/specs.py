@@ -31,9 +31,20 @@ class PluginConfig(BaseModel):
 
     Forgiving with text, as typed on a command line or in YAML: a list or tuple field takes a comma
     list (``"color,translation"``), and a path field expands ``~`` and environment variables. A
-    subclass may override :meth:`prepare` to fill values before validation (a named preset)."""
+    subclass may override :meth:`prepare` to fill values before validation (a named preset), and
+    lists in :attr:`ADDED_FIELDS` the fields added after models recorded it (docs/plugins.md)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    ADDED_FIELDS: ClassVar[Mapping[str, Any]] = {}  # field added later -> the value older records ran with
+
+    @classmethod
+    def recorded_before(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data``, with the older values of added fields when it is a recorded config (one that
+        holds every field not in :attr:`ADDED_FIELDS`)."""
+        added = cls.ADDED_FIELDS
+        if added and set(cls.model_fields) - added.keys() <= data.keys():
+            return {**added, **data}
+        return dict(data)
 
     @classmethod
     def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +56,7 @@ class PluginConfig(BaseModel):
     def _from_text(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = cls.prepare(dict(data))
+        data = cls.prepare(cls.recorded_before(data))
         for name, field in cls.model_fields.items():
             value = data.get(name)
             if not isinstance(value, str):

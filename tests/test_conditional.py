@@ -174,6 +174,39 @@ def test_stylegan2_takes_the_class_too(tmp_path):
         model.gan.generate(torch.zeros(1, 16))
 
 
+@pytest.mark.parametrize("gan", ["wgan-gp", "hingegan"])
+def test_the_critic_steps_fakes_take_the_real_batchs_classes(gan):
+    """No official code conditions WGAN-GP on classes: medgan-zoo draws the fakes of each critic step in
+    the real batch's classes, so the gradient penalty interpolates between images of one class and the
+    class it is conditioned on (docs/conditional.md). The generator step reuses the last critic step's
+    fakes, in those classes too."""
+    import contextlib
+
+    from medgan_zoo.gans.base import StepContext, joint_from_pairs
+
+    torch.manual_seed(0)
+    model = zoo.create_gan(gan, resolution=32, g_filters=8, d_filters=8, latent_dim=8, batch_size=6, n_critic=2,
+                           class_conditional=True, class_names=("a", "b", "c"), class_shares=(0.2, 0.3, 0.5))
+    model.configure_optimizers()
+    seen: dict[str, list[torch.Tensor]] = {"G": [], "D": []}
+    model.generator.register_forward_pre_hook(lambda m, args: seen["G"].append(args[1].clone()))
+    model.discriminator.register_forward_pre_hook(lambda m, args: seen["D"].append(args[1].clone()))
+    batches = iter([torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([1, 1, 1, 0, 2, 0])])
+    current: list[torch.Tensor] = []
+
+    def batch() -> torch.Tensor:
+        current[:] = [next(batches)]
+        return joint_from_pairs(torch.rand(6, 1, 32, 32) * 2 - 1, torch.randint(0, 4, (6, 32, 32)), 4)
+
+    ctx = StepContext(batch=batch, rng=torch.Generator().manual_seed(0), device=torch.device("cpu"),
+                      autocast=contextlib.nullcontext, diffaugment=lambda x: x, batch_classes=lambda: current[0])
+    model.train_step(ctx)
+    first, second = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([1, 1, 1, 0, 2, 0])
+    assert [c.tolist() for c in seen["G"]] == [first.tolist(), second.tolist()]
+    expected = [first] * (3 if gan == "wgan-gp" else 2) + [second] * (3 if gan == "wgan-gp" else 2) + [second]
+    assert [c.tolist() for c in seen["D"]] == [c.tolist() for c in expected]  # real, fake (, penalty); G step
+
+
 def test_the_dice_protocol_reports_each_group(conditional):
     tiny = {"steps": 5, "encoder_depth": 3, "decoder_channels": [8, 8, 8], "sources": ["synthetic"]}
     results = zoo.evaluate(conditional, "acdc-phantom", ["dice"], n=32, scale="quick", dataset_config=DATA,

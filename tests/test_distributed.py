@@ -225,21 +225,25 @@ def _one_and_two(args: list[str], tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_spade_with_batch_norm_and_its_mask_gan_trains_on_two_ranks_as_on_one(tmp_path):
-    """SPADE's batch norms (and the mask DCGAN's) take the global batch's statistics: the same weights,
-    running statistics and mask GAN as one process."""
+    """SPADE's batch norms (and the mask DCGAN's) take the global batch's statistics, and the VAE's KL
+    sums over the global batch: the same weights, running statistics and mask GAN as one process."""
     _plugin("spade")
     args = ["spade", *COMMON, "--steps", "2", "--set", "preset=pyramid", "--set", "filters=8", "--set", "d_filters=8",
             "--set", "latent_dim=16", "--set", "spade_hidden=16", "--set", "mask_filters=8", "--set",
-            "mask_latent_dim=8", "--set", "ema=true"]
+            "mask_latent_dim=8", "--set", "ema=true", "--set", "vae=true"]  # vae: the KL summed over the batch
     one, two = _one_and_two(args, tmp_path)
-    # A bias that a normalisation after it cancels has a zero gradient up to float noise, which Adam
-    # turns into steps of up to lr (1e-4) either way: those biases, and the running means that include
-    # them, agree within 2 * steps * lr only. Everything else: measured 8e-6 after 2 steps (Adam also
-    # scales the rounding of the discriminator's smallest gradients); per-rank statistics would
-    # differ by far more.
-    cancelled = r"(conv_[01]\.bias|norm_s\.gamma_beta\.bias|running_mean)$"
+    # A bias that a normalisation after it cancels (the blocks' convolutions, the encoder's before its
+    # instance norms) has a zero gradient up to float noise, which Adam turns into steps of up to lr
+    # (1e-4) either way: those biases, and the running means that include them, agree within
+    # 2 * steps * lr only. So does each PatchGAN's last bias while its outputs lie
+    # inside the hinge margin: its gradient is -1 + 1 = 0 up to the rounding of one sum over the
+    # concatenated fake + real batch (NVlabs's discriminate), and Adam makes that a step of up to
+    # lr_d (4e-4); the power-iteration vectors follow the weights that this moves. Everything else:
+    # measured 3.2e-5 after 2 steps; per-rank statistics would differ by far more.
+    cancelled = (r"(conv_[01]\.bias|norm_s\.gamma_beta\.bias|encoder\.features\.[036]\.bias|running_mean"
+                 r"|blocks\.4\.0\.bias|\._[uv])$")
     assert _max_difference(one, two, undetermined=cancelled) < 5e-5
-    assert _max_difference(one, two) < 2 * 2 * 1e-4
+    assert _max_difference(one, two) < 2 * 2 * 4e-4
 
 
 def test_stylegan2_with_ada_r1_and_path_length_trains_on_two_ranks_as_on_one(tmp_path):

@@ -135,6 +135,6 @@ def test_the_estimate_times_real_unet_steps_and_the_study_warns_too():
                                                              "batch_size": 2})
     seconds = unet_step_seconds(config, Probe(8, 32, 1, 4, torch.device("cpu")))
     assert 0 < seconds < 30
-    text = _paper_scale_warning(["dcgan", "lsgan"], ["acdc-phantom"], ["memorisation"], {}, 20000, 32)
+    text = _paper_scale_warning(["dcgan", "lsgan"], ["acdc-phantom"], ["memorisation"], {}, "20000 steps", 32)
     assert text.startswith("paper scale on the CPU: 2 cell(s), each training 20000 steps at 32 px")
     assert "memorisation: not estimated" in text and "--scale quick" in text

@@ -93,7 +93,8 @@ def train_settings(gan: str, dataset: str, config_file: Path | None, flags: dict
 @click.option("--dataset", required=True, help="Dataset name, e.g. acdc or acdc-phantom.")
 @opt.data_root
 @click.option("--resolution", type=int, help="Training resolution (default 64).")
-@click.option("--steps", type=int, help="Generator updates (default 2000).")
+@click.option("--steps", type=int, help="Generator updates (default: a resumed run's own; the GAN's own length, "
+              "e.g. StyleGAN2's kimg; else 2000).")
 @click.option("--batch-size", type=int, help="Real images per step.")
 @click.option("--seed", type=int, help="Seed of the whole run (default 0).")
 @click.option("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available).")

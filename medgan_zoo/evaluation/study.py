@@ -56,7 +56,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     preset = QUICK_TRAINING if scale == "quick" else PAPER_TRAINING
-    steps = steps or preset["steps"]
+    given_steps, steps = steps, steps or preset["steps"]
     resolution = resolution or preset["resolution"]
     metrics = list(metrics) if metrics else default_metrics()
     specs = {m: registry.metrics[m] for m in metrics}
@@ -70,8 +70,11 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     def row(dataset: str, label: str, masks: str) -> dict[str, Any]:
         return table.setdefault((dataset, label), {"dataset": dataset, "source": label, "masks": masks, "cells": {}})
 
+    lengths = {gan: _steps_for(gan, given_steps, scale, steps, resolution) for gan in gans}
     if scale == "paper" and progress and default_device().type == "cpu":
-        say(_paper_scale_warning(gans, datasets, metrics, user, steps, resolution), log=out / "study.log")
+        own = ", ".join(g for g in gans if lengths[g] is None)
+        length = f"{steps} steps" + (f" ({own}: its own length)" if own else "")
+        say(_paper_scale_warning(gans, datasets, metrics, user, length, resolution), log=out / "study.log")
     cells = Progress(len(datasets) * len(gans), "study", log=out / "study.log")
     for dataset in datasets:
         root = data_roots.get(dataset)
@@ -93,8 +96,9 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
         for gan in gans:
             run = out / f"{gan}-{dataset}"
             if not (run / "config.json").exists():
-                cells.note(f"{gan} on {dataset}: training {steps} steps at {resolution} px")
-                train(gan, dataset, out=run, data_root=root, resolution=resolution, steps=steps,
+                length = f"{lengths[gan]} steps" if lengths[gan] else "its own length"
+                cells.note(f"{gan} on {dataset}: training {length} at {resolution} px")
+                train(gan, dataset, out=run, data_root=root, resolution=resolution, steps=lengths[gan],
                       dataset_config=dataset_config, seed=seed, progress=progress, resume=(run / "train.json").exists())
             config = {m: {**user.get(m, {}), **specs[m].study} for m in metrics}
             model = load(run)
@@ -170,8 +174,21 @@ def _reports(wanted: bool | None, gans: list[str], datasets: list[str], out: Pat
     table.write_text(table.read_text().rstrip("\n") + "\n" + "\n".join(links) + "\n")
 
 
+def _steps_for(gan: str, given: int | None, scale: str, default: int, resolution: int) -> int | None:
+    """A cell's training steps: as given; at the paper scale, None for a GAN with a length of its
+    own (StyleGAN2's 25,000 kimg, as NVIDIA's train.py); else the scale's default."""
+    if given:
+        return given
+    if scale == "paper":
+        from ..registry import get_registry
+
+        if get_registry().gans[gan].make_config({"resolution": resolution}).training_steps() is not None:
+            return None
+    return default
+
+
 def _paper_scale_warning(gans: list[str], datasets: list[str], metrics: list[str],
-                         metric_config: dict[str, dict[str, Any]], steps: int, resolution: int) -> str:
+                         metric_config: dict[str, dict[str, Any]], length: str, resolution: int) -> str:
     """The evaluation part of one cell, from a timed probe; training warns at its first step."""
     from ..registry import get_registry
     from .estimate import Probe, describe, estimate_metrics
@@ -184,7 +201,7 @@ def _paper_scale_warning(gans: list[str], datasets: list[str], metrics: list[str
                                                        len(spec.label_map or {0: "", 1: ""}),
                                                        default_device()))
     cells = len(gans) * len(datasets)
-    return (f"paper scale on the CPU: {cells} cell(s), each training {steps} steps at {resolution} px (the first "
+    return (f"paper scale on the CPU: {cells} cell(s), each training {length} at {resolution} px (the first "
             f"step's time gives that estimate) and evaluating for about {describe(seconds)} ({'; '.join(parts)}; "
             "from a short timed probe). The quick scale takes minutes: --scale quick (scale='quick' in Python).")
 

@@ -52,8 +52,20 @@ def _finish(network: nn.Module, config: DcganFamilyConfig, act: str, spectral: b
         for module in list(network.modules()):
             if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
                 spectral_norm(module)
-                for _ in range(SN_WARMUP_ITERATIONS):  # each access in training mode is one iteration
-                    module.weight  # noqa: B018
+        converge_spectral_norms(network)
+
+
+@torch.no_grad()
+def converge_spectral_norms(network: nn.Module) -> None:
+    """Run each spectral norm's power iteration on the weights as they are now, so that the first
+    steps divide by their true largest singular value."""
+    for module in network.modules():
+        if hasattr(module, "parametrizations") and hasattr(module.parametrizations, "weight"):
+            was = module.training
+            module.train()
+            for _ in range(SN_WARMUP_ITERATIONS):  # each access in training mode is one iteration
+                module.weight  # noqa: B018
+            module.train(was)
 
 
 def _levels(resolution: int) -> int:
@@ -141,13 +153,14 @@ def default_gain(scheme: str) -> float:
 
 @torch.no_grad()
 def initialise(module: nn.Module, scheme: str, gain: float | None, slope: float = 0.2) -> None:
-    """Table 1's weight initialisations for convolutions, ``gain`` crossed with every function:
-    'normal' N(0, gain^2); 'xavier'/'xavier-uniform' Glorot with that gain; 'kaiming' He's
-    fan-in normal for an activation of negative ``slope``, its std times ``gain``. Biases start at
-    zero; norm layers get weight ~ N(1, 0.02)."""
+    """Table 1's weight initialisations for convolutions and linear layers, ``gain`` crossed with
+    every function: 'normal' N(0, gain^2); 'xavier'/'xavier-uniform' Glorot with that gain;
+    'kaiming' He's fan-in normal for an activation of negative ``slope``, its std times ``gain``.
+    Biases start at zero; norm layers get weight ~ N(1, 0.02). A spectrally normalised layer's raw
+    weight is what is initialised (its estimate must be converged afterwards)."""
     gain = default_gain(scheme) if gain is None else gain
     for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             owner: Any = m
             weight = owner.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
             if scheme == "normal":

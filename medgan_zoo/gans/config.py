@@ -30,6 +30,11 @@ class GanConfig(PluginConfig):
     ema: bool = Field(default=False, description="Keep an exponential moving average of the generator.")
     ema_decay: float = Field(default=0.999, gt=0, lt=1, description="Decay of the generator EMA.")
 
+    def training_steps(self) -> tuple[int, str] | None:
+        """This GAN's own training length, for a run that gives no ``steps``: (steps, what they come
+        from, e.g. ``"kimg=25000 at batch 32"``). None: the engine's default."""
+        return None
+
     @model_validator(mode="after")
     def _has_output(self) -> GanConfig:
         if self.image_channels + self.num_classes == 0:

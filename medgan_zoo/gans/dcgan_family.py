@@ -28,7 +28,6 @@ class DcganFamilyGAN(GAN):
     """The shared training step: ``n_critic`` discriminator updates, then one generator update."""
 
     config: DcganFamilyConfig
-    class_weights: Tensor  # class-conditional: each class's sampling proportion (a non-persistent buffer)
 
     def __init__(self, config: DcganFamilyConfig, loss: AdversarialLoss,
                  penalty: GradientPenalty | None = None, clip_value: float | None = None,
@@ -47,7 +46,6 @@ class DcganFamilyGAN(GAN):
                 self.discriminator = ProjectionDiscriminator(backbone, k, backbone.head.in_channels,
                                                              config.d_spectral_norm)
             self.per_sample_options = ("classes",)
-            self.register_buffer("class_weights", torch.tensor(config.class_weights()), persistent=False)
         else:
             self.generator = Generator(config, self.output_channels)
             if with_discriminator:
@@ -94,16 +92,16 @@ class DcganFamilyGAN(GAN):
         if self.config.vgg_weight > 0:
             self._vgg_features()
 
-    def _classes(self, ctx: StepContext, n: int) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-        """(real classes,), (generated classes,) as extra network arguments; () and () unconditioned."""
+    def _classes(self, ctx: StepContext) -> tuple[Tensor, ...]:
+        """The real batch's classes as an extra network argument; () unconditioned. The critic step's
+        fakes take the same classes, so a gradient penalty interpolates within a class and the
+        critic compares like with like (docs/conditional.md)."""
         if not self.class_conditional:
-            return (), ()
-        from .conditioning import draw_classes
-
+            return ()
         real = ctx.batch_classes()
         if real is None:
             raise ConfigError("this GAN is class-conditional but the training batches carry no classes")
-        return (real,), (draw_classes(ctx, n, self.class_weights),)
+        return (real,)
 
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         c = self.config
@@ -117,16 +115,16 @@ class DcganFamilyGAN(GAN):
             real = ctx.batch()
             n = len(real)  # this rank's share of the batch under torchrun
             last = i == c.n_critic - 1
-            y_real, y_fake = self._classes(ctx, n)
+            y = self._classes(ctx)  # the fakes take the real batch's classes
             # The last critic step's fakes keep their graph and serve the generator step too
             # (one generator forward fewer per step; z is independent of the critic update).
             with torch.set_grad_enabled(last), ctx.autocast():
-                fake = G(ctx.randn(n, c.latent_dim), *y_fake)
+                fake = G(ctx.randn(n, c.latent_dim), *y)
             with ctx.autocast():
                 seen_real, seen_fake = ctx.diffaugment(real), ctx.diffaugment(fake.detach())
-                loss_d = self.loss.discriminator_loss(D(seen_real, *y_real), D(seen_fake, *y_fake))
+                loss_d = self.loss.discriminator_loss(D(seen_real, *y), D(seen_fake, *y))
                 if self.penalty is not None:  # between the inputs the critic is trained on (augmented)
-                    critic = (lambda x, y=y_real: D(x, *y)) if y_real else D  # interpolates take the real classes
+                    critic = (lambda x, y=y: D(x, *y)) if y else D  # real and fake share classes
                     gp = self.penalty(critic, seen_real, seen_fake.to(seen_real.dtype), alpha=ctx.rand(n))
                     loss_d = loss_d + gp
                     logs["gp"] = gp.detach()
@@ -141,11 +139,11 @@ class DcganFamilyGAN(GAN):
 
         D.requires_grad_(False)  # the generator step needs no discriminator gradients
         with ctx.autocast():
-            logits, features = D(ctx.diffaugment(fake), *y_fake, features=True)
+            logits, features = D(ctx.diffaugment(fake), *y, features=True)
             real_logits = real_features = None
             if c.feature_matching_weight > 0 or self.loss.generator_needs_real:
                 with torch.no_grad():
-                    real_logits, real_features = D(ctx.diffaugment(real), *y_real, features=True)
+                    real_logits, real_features = D(ctx.diffaugment(real), *y, features=True)
             loss_g = self.loss.generator_loss(logits, real=real_logits)
             if c.feature_matching_weight > 0:
                 assert real_features is not None

@@ -92,7 +92,7 @@ class TrainState:
     """What the loop knows, for callbacks to read. ``logs`` are this step's losses as device tensors
     (reading one waits for the device: do it only when ``control.log``); ``metrics`` the last row
     of metrics.csv (after a resume, the last one kept); ``last_checkpoint`` the step of the newest
-    checkpoint (0: none yet)."""
+    checkpoint (0: none yet); ``length`` says where ``config.steps`` came from."""
 
     config: TrainConfig
     out: Path
@@ -114,6 +114,7 @@ class TrainState:
     error: BaseException | None = None
     began: float = field(default_factory=time.perf_counter)
     model: Callable[[], GanModel] | None = None
+    length: str = ""  # how many steps the run trains and where that number comes from
 
     @property
     def main(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 RUN_CONFIG = "train.json"  # in the run folder: the run's TrainConfig
+DEFAULT_STEPS = 2000  # a run that names no length, of a GAN that has none of its own
 
 
 class TrainConfig(BaseModel):
@@ -19,7 +20,10 @@ class TrainConfig(BaseModel):
     dataset: str = Field(description="Registered dataset name, e.g. 'acdc-phantom'.")
     data_root: Path | None = Field(default=None, description="Folder of a real data set.")
     resolution: int = Field(default=64, description="Training resolution (the GAN must support it).")
-    steps: int = Field(default=2000, ge=1, description="Generator updates.")
+    steps: int | None = Field(
+        default=None, ge=1,
+        description="Generator updates. None: a resumed run's own; else the GAN's own length (StyleGAN2: kimg); "
+        f"else {DEFAULT_STEPS}.")
     seed: int = Field(default=0, ge=0, description="Seeds initialisation, batches, noise and augmentation.")
     gan_config: dict[str, Any] = Field(default_factory=dict, description="GAN config fields (Table 1 knobs).")
     dataset_config: dict[str, Any] = Field(default_factory=dict, description="Dataset config fields.")

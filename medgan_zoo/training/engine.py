@@ -10,6 +10,7 @@ callback needs them (every ``log_every``/``check_every`` steps).
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,14 +20,14 @@ from typing import Any
 import torch
 
 from ..device import resolve_device
-from ..errors import ConfigError
+from ..errors import ConfigError, MedganZooError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
 from ..handover import calling, check_logs
 from .callback import Callbacks, TrainControl, TrainState, check_callbacks
 from .callbacks import builtin_callbacks
 from .callbacks.metrics_log import MetricsCsv
-from .config import TrainConfig, make_train_config
+from .config import DEFAULT_STEPS, TrainConfig, make_train_config
 from .errors import CallbackError, DivergenceError, TrainingInterrupted
 from .resume import check_resume, restore
 
@@ -82,7 +83,7 @@ class Trainer:
         spec = get_registry().gans[c.gan]  # unknown names fail before any data is prepared
         if c.resolution not in spec.resolutions:
             raise ConfigError(f"{spec.label} supports resolutions {list(spec.resolutions)}, not {c.resolution}")
-        check_resume(c, self.out, self.resume)
+        self.recorded = check_resume(c, self.out, self.resume)
         self.plugin_callbacks = self._plugin_callbacks()
         self.dataset = load_dataset(c.dataset, c.data_root, "train", c.resolution, **c.dataset_config)
         if spec.conditional and self.dataset.info.get("masks") is False:
@@ -95,7 +96,9 @@ class Trainer:
         if self._class_conditional(spec):
             gan_config.update(self._classes())
         self.gan_label = spec.label
-        self.gan: GAN = create_gan(c.gan, **gan_config).to(self.device)
+        self.gan: GAN = create_gan(c.gan, **(self._recorded_gan_config() or gan_config)).to(self.device)
+        steps, self.length = self._length()
+        self.config = c = c.model_copy(update={"steps": steps})
         if self.cuda:
             self.gan.to(memory_format=torch.channels_last)
         self.gan.configure_optimizers()
@@ -116,6 +119,36 @@ class Trainer:
                                        gc.augment_scale, gc.augment_flip_lr)
         if isinstance(gc, DiffAugmentOption) and gc.diffaugment:
             self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
+
+    def _recorded_gan_config(self) -> dict[str, Any] | None:
+        """A resumed run's GAN config as its model folder records it (every field, conventions
+        included), so that a run started by an older version continues as it started."""
+        from ..model_info import CONFIG_FILE
+
+        path = self.out / CONFIG_FILE
+        if not self.resume or not path.exists():
+            return None
+        try:
+            recorded = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise MedganZooError(f"cannot resume {self.out}: {path} is unreadable ({exc})") from None
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("gan_config"), dict):
+            raise MedganZooError(f"cannot resume {self.out}: {path} holds no 'gan_config' mapping")
+        return recorded["gan_config"]
+
+    def _length(self) -> tuple[int, str]:
+        """The run's steps and where they come from: given; a resumed run's own; the GAN's own
+        length (StyleGAN2's kimg); the default."""
+        given, own = self.config.steps, self.gan.config.training_steps()
+        if given is not None:
+            other = f"; without --steps: {own[0]:,} steps from {own[1]}" if own and own[0] != given else ""
+            return given, f"{given:,} steps, as given{other}"
+        if self.recorded is not None and self.recorded.get("steps"):
+            steps = int(self.recorded["steps"])
+            return steps, f"{steps:,} steps, as the run was started (--steps sets another)"
+        if own is not None:
+            return own[0], f"{own[0]:,} steps from {own[1]} (--steps sets another)"
+        return DEFAULT_STEPS, f"{DEFAULT_STEPS:,} steps, the default (--steps sets another)"
 
     def _plugin_callbacks(self) -> list[object]:
         """The callback plugins named in ``config.callback_plugins``, each labelled with its spec."""
@@ -240,6 +273,7 @@ class Trainer:
         gc = self.gan.config
         state = TrainState(config=self.config, out=self.out, gan=self.gan, dataset=self.dataset, device=self.device,
                            rank=rank, world=world, grid_options=self._grid_options(), model=self.current_model,
+                           length=self.length,
                            images_per_step=gc.batch_size * (gc.n_critic if isinstance(gc, CriticSteps) else 1))
         if self.resume:
             state.start_step, state.earlier_seconds, state.resumed_from = restore(self.out, self.gan, self.rng)
@@ -334,15 +368,17 @@ def _note(error: BaseException | None, problems: list[str]) -> None:
 
 
 def train(gan: str, dataset: str, *, out: str | Path, data_root: str | Path | None = None,
-          resolution: int = 64, steps: int = 2000, resume: bool = False, gan_config: dict | None = None,
+          resolution: int = 64, steps: int | None = None, resume: bool = False, gan_config: dict | None = None,
           dataset_config: dict | None = None, on_checkpoint: Callable[[int, Any], None] | None = None,
           callbacks: Sequence[object] = (), **settings: Any) -> TrainResult:
     """Train ``gan`` on ``dataset`` into the run folder ``out`` (what ``medgan-zoo train`` does).
 
     ``gan_config`` holds GAN fields (``medgan-zoo plugins show gan NAME``), ``dataset_config`` the
     dataset's; ``settings`` are :class:`TrainConfig` fields (seed, device, log_every,
-    ``callback_plugins`` by name, ...). ``callbacks`` are your own :class:`~medgan_zoo.Callback` objects
-    (docs/training.md). The run folder ends up loadable with ``medgan_zoo.load(out)``.
+    ``callback_plugins`` by name, ...). ``steps=None`` trains a resumed run to its own end, a new one
+    for the GAN's own length (StyleGAN2's ``kimg``) or 2000 steps. ``callbacks`` are your own
+    :class:`~medgan_zoo.Callback` objects (docs/training.md). The run folder ends up loadable with
+    ``medgan_zoo.load(out)``.
     ``on_checkpoint(step, model)`` is called after every checkpoint but the last with the generator
     as a GanModel (a search scores it there; an exception it raises stops the run, the checkpoint kept).
     """

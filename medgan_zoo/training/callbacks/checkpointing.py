@@ -55,6 +55,8 @@ def export(state: TrainState) -> None:
         "steps": state.step, "batch_size": state.gan.config.batch_size, "seed": state.config.seed,
         "seconds": round(state.seconds, 1), "images_per_second": round(images_per_second(state), 1),
         "device": str(state.device), "train_config": shareable(json.loads(state.config.model_dump_json()))}
+    if state.length:
+        training["length"] = state.length
     if state.resumed_from:
         training["resumed_from"] = state.resumed_from
     values = state.dataset.info.get("label_values")

@@ -26,6 +26,8 @@ class ProgressBar(Callback):
         c = state.config
         self.progress = Progress(c.steps, "training", done=state.start_step, enabled=c.progress and state.main,
                                  log=state.out / TRAIN_LOG if state.main else None)
+        if state.length:
+            self.progress.note(f"training {state.length}")
         if state.start_step:
             self.progress.note(f"resuming {state.out} at step {state.start_step} of {c.steps}")
 

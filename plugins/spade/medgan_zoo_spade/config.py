@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -22,31 +23,32 @@ def preset_values(preset: str, resolution: int) -> dict[str, Any]:
               "d_filters": 64, "d_layers": 4, "d_scales": 2, "d_first_spectral_norm": False,
               "feature_matching_weight": 10.0, "lr": 1e-4, "lr_d": 4e-4, "betas": (0.0, 0.9), "norm": "batch",
               "g_spectral_norm": True}
-    if preset == "paper":
-        return {**common, "layout": "official", "input": "mask", "vgg_weight": 10.0, "vgg_layers": "spade"}
+    if preset == "paper":  # NVlabs/SPADE's init_weights (xavier, 0.02)
+        return {**common, "layout": "official", "input": "mask", "vgg_weight": 10.0, "vgg_layers": "spade",
+                "init": "xavier"}
+    # medgan-zoo's own layouts keep the layers' default init they were measured with: at 800 steps the
+    # fast preset's Dice fell from 0.83-0.84 to 0.73-0.80 with xavier 0.02 (docs/spade.md)
     if preset == "pyramid":
-        return {**common, "layout": "pyramid", "input": "noise", "vgg_weight": 0.0, "vgg_layers": "relu3_1"}
+        return {**common, "layout": "pyramid", "input": "noise", "vgg_weight": 0.0, "vgg_layers": "relu3_1",
+                "init": "pytorch"}
     levels = max(int(math.log2(max(resolution, 8))) - 2, 1)  # blocks + 1 widths with the last at half size
     return {**common, "layout": "pyramid", "input": "noise", "vgg_weight": 0.0, "vgg_layers": "relu3_1",
             "widths": ([64] * levels + [32, 16])[-levels:], "spade_hidden": 64, "full_resolution_block": False,
-            "d_filters": 16, "d_layers": 3}
+            "d_filters": 16, "d_layers": 3, "init": "pytorch"}
 
 
 PRESET_FIELDS = frozenset(preset_values("paper", 128))
-#: The fields medgan-zoo 0.1.0 wrote: a config with all of them and no preset is a 0.1.0 model.
-FIELDS_0_1_0 = frozenset({
-    "resolution", "image_channels", "num_classes", "latent_dim", "batch_size", "ema", "ema_decay", "filters",
-    "widths", "d_filters", "input", "vae", "kl_weight", "norm", "spade_hidden", "full_resolution_block",
-    "g_spectral_norm", "d_scales", "d_layers", "feature_matching_weight", "vgg_weight", "vgg_weights", "lr", "lr_d",
-    "betas", "mask_source", "mask_latent_dim", "mask_filters", "mask_lr",
-})
-#: What 0.1.0 did where newer fields now choose.
-VALUES_0_1_0 = {"layout": "pyramid", "vgg_layers": "relu3_1", "d_first_spectral_norm": True}
-
 
 class SpadeConfig(GanConfig):
     """SPADE (Park et al. 2019). ``preset`` fills every field of :data:`PRESET_FIELDS` that is not
-    given; ``paper`` (default) is the published model."""
+    given; ``paper`` (default) is the published model. A recorded config keeps the conventions it
+    was trained with (:attr:`ADDED_FIELDS`: 0.1.0's layout, and the PyTorch initialisation, {-1, 1}
+    discriminator masks and batch-mean KL of models recorded before those fields)."""
+
+    ADDED_FIELDS: ClassVar[Mapping[str, Any]] = {
+        "preset": None, "layout": "pyramid", "vgg_layers": "relu3_1", "d_first_spectral_norm": True,  # 0.1.0
+        "init": "pytorch", "init_gain": 0.02, "d_mask": "signed", "kl_reduction": "mean",
+    }
 
     preset: Preset | None = Field(
         default="paper",
@@ -75,7 +77,25 @@ class SpadeConfig(GanConfig):
         "the downsampled mask (one mask, one image).",
     )
     vae: bool = Field(default=False, description="Train an image encoder (mu, logvar) for style-guided synthesis.")
-    kl_weight: float = Field(default=0.05, ge=0, description="Weight of the KL term in VAE mode.")
+    kl_weight: float = Field(default=0.05, ge=0, description="Weight of the KL term in VAE mode (lambda_kld).")
+    kl_reduction: Literal["sum", "mean"] = Field(
+        default="sum",
+        description="VAE mode's KL term: 'sum' over the batch and the latent dimensions (NVlabs/SPADE's KLDLoss on "
+        "one GPU; the global batch under torchrun) or 'mean' over the batch (models recorded before this field).",
+    )
+    init: Literal["xavier", "normal", "pytorch"] = Field(
+        default="xavier",
+        description="Initialisation of every convolution and linear layer of the generator, discriminator and "
+        "encoder (NVlabs/SPADE's --init_type, the 'paper' preset's): Glorot normal or N(0, gain^2) with init_gain, "
+        "biases 0, batch-norm weights N(1, 0.02); 'pytorch': the layers' own defaults (the 'pyramid' and 'fast' "
+        "presets', and models recorded before this field).",
+    )
+    init_gain: float = Field(default=0.02, gt=0, description="Gain of 'xavier', std of 'normal' (--init_variance).")
+    d_mask: Literal["binary", "signed"] = Field(
+        default="binary",
+        description="The one-hot mask beside the image in the discriminator's input: 'binary' {0, 1} (NVlabs/SPADE) "
+        "or 'signed' {-1, 1} (models recorded before this field).",
+    )
     norm: Literal["batch", "instance"] = Field(default="batch", description="Parameter-free norm inside SPADE.")
     spade_hidden: int = Field(default=128, ge=8, description="Channels of SPADE's shared mask convolution.")
     full_resolution_block: bool = Field(
@@ -120,9 +140,7 @@ class SpadeConfig(GanConfig):
 
     @classmethod
     def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """Fill the fields not given from the preset (0.1.0 models: from what 0.1.0 did)."""
-        if "preset" not in data and FIELDS_0_1_0 <= data.keys():  # a 0.1.0 model: its values, as it ran
-            return {**VALUES_0_1_0, **data, "preset": None}
+        """Fill the fields not given from the preset."""
         preset, resolution = data.get("preset", "paper"), data.get("resolution", 64)
         if preset in ("paper", "pyramid", "fast") and isinstance(resolution, int):
             data = {**preset_values(preset, resolution), **data}

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from medgan_zoo.gans.backbone import converge_spectral_norms, initialise
 from medgan_zoo.gans.base import GAN, StepContext
 from medgan_zoo.gans.dcgan_family import create_dcgan
 
@@ -62,6 +63,11 @@ class SpadeGAN(GAN):
         self.generator = SpadeSampler(config, mask_network)
         if with_discriminator:
             self.discriminator = MultiscaleDiscriminator(config)
+        if config.init != "pytorch":  # NVlabs/SPADE's init_weights on G, D and E (not the mask DCGAN)
+            for network in (self.generator.spade, self.generator.encoder, self.discriminator):
+                if network is not None:
+                    initialise(network, config.init, config.init_gain)
+                    converge_spectral_norms(network)
         self.enable_ema()
         self._vgg = None
         # NVlabs/SPADE's GANLoss(gan_mode='hinge') per discriminator scale is the registered 'hinge'
@@ -176,44 +182,52 @@ class SpadeGAN(GAN):
             return torch.stack([w * F.l1_loss(f, r.detach()) for w, f, r in pairs]).sum()
         return F.l1_loss(vgg(fake), vgg(real).detach())
 
+    def _fake(self, ctx: StepContext, segmap: Tensor, images: Tensor, kl: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Generated images for the masks, from a fresh z (or, in VAE mode, a fresh sample of the
+        encoder's posterior for the real images); with ``kl``, also the KL term (unweighted)."""
+        c, G = self.config, self.generator
+        if G.encoder is None:
+            return G.spade(segmap, ctx.randn(len(segmap), c.latent_dim)), None
+        mu, logvar = G.encoder(images)
+        z = mu + ctx.randn(*mu.shape) * torch.exp(0.5 * logvar)
+        if not kl:
+            return G.spade(segmap, z), None
+        mu, logvar = mu.float(), logvar.float()
+        per_sample = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+        # 'sum': NVlabs/SPADE's KLDLoss over the batch; x world, so that ranks' averaged gradients are
+        # one process's sum over the global batch
+        term = per_sample.sum() * ctx.world if c.kl_reduction == "sum" else per_sample.mean()
+        return G.spade(segmap, z), term
+
+    def _discriminate(self, ctx: StepContext, fake: Tensor, real: Tensor) -> tuple[list[list[Tensor]], ...]:
+        """NVlabs/SPADE's ``discriminate``: fake and real pass the discriminator as one batch (one
+        spectral-norm power iteration, shared statistics), then each output splits in two."""
+        out = self.discriminator(torch.cat([ctx.diffaugment(fake), ctx.diffaugment(real)]))  # type: ignore[misc]
+        n = len(fake)
+        return [[t[:n] for t in scale] for scale in out], [[t[n:] for t in scale] for scale in out]
+
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
+        """NVlabs/SPADE's iteration on one batch (train.py): the generator step, then the
+        discriminator step on fakes generated afresh by the updated generator, without gradients."""
         c = self.config
-        G, D = self.generator, self.discriminator
+        D = self.discriminator
         assert D is not None
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
         real = ctx.batch()
         images, one_hot = real[:, :c.image_channels], real[:, c.image_channels:]
         segmap = (one_hot + 1) / 2
+        d_mask = segmap if c.d_mask == "binary" else one_hot  # the discriminator's view of the mask
+        real_input = torch.cat([images, d_mask], dim=1)
         logs: dict[str, Tensor] = {}
 
+        D.requires_grad_(False)  # the generator step needs no discriminator gradients
         with ctx.autocast():
-            if G.encoder is not None:
-                mu, logvar = G.encoder(images)
-                z = mu + ctx.randn(*mu.shape) * torch.exp(0.5 * logvar)
-            else:
-                z = ctx.randn(len(real), c.latent_dim)
-            fake_images = G.spade(segmap, z)
-        fake = torch.cat([fake_images, one_hot], dim=1)
-
-        D.requires_grad_(True)
-        with ctx.autocast():
-            d_real = D(ctx.diffaugment(real))
-            d_fake = D(ctx.diffaugment(fake.detach()))
-            loss_d = torch.stack([self.adversarial.discriminator_loss(r[-1], f[-1])
-                                  for r, f in zip(d_real, d_fake, strict=True)]).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-
-        D.requires_grad_(False)
-        with ctx.autocast():
-            pred_fake = D(ctx.diffaugment(fake))
+            fake_images, kl = self._fake(ctx, segmap, images, kl=True)
+            pred_fake, pred_real = self._discriminate(ctx, torch.cat([fake_images, d_mask], dim=1), real_input)
             loss_g = torch.stack([self.adversarial.generator_loss(f[-1]) for f in pred_fake]).mean()
             logs["adversarial"] = loss_g.detach()
             if c.feature_matching_weight > 0:
-                with torch.no_grad():
-                    pred_real = D(ctx.diffaugment(real))
-                fm = torch.stack([F.l1_loss(f.float(), r.float())
+                fm = torch.stack([F.l1_loss(f.float(), r.detach().float())
                                   for fs, rs in zip(pred_fake, pred_real, strict=True)
                                   for f, r in zip(fs[:-1], rs[:-1], strict=True)]).sum() / len(pred_fake)
                 loss_g = loss_g + c.feature_matching_weight * fm
@@ -222,13 +236,23 @@ class SpadeGAN(GAN):
                 perceptual = self.vgg_loss(fake_images.float(), images.float())
                 loss_g = loss_g + c.vgg_weight * perceptual
                 logs["vgg"] = perceptual.detach()
-            if G.encoder is not None:
-                kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
+            if kl is not None:
                 loss_g = loss_g + c.kl_weight * kl
                 logs["kl"] = kl.detach()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+
+        D.requires_grad_(True)
+        with torch.no_grad(), ctx.autocast():
+            fake_images, _ = self._fake(ctx, segmap, images)
+        with ctx.autocast():
+            pred_fake, pred_real = self._discriminate(ctx, torch.cat([fake_images, d_mask], dim=1), real_input)
+            loss_d = torch.stack([self.adversarial.discriminator_loss(r[-1], f[-1])
+                                  for r, f in zip(pred_real, pred_fake, strict=True)]).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
         logs["loss_d"], logs["loss_g"] = loss_d.detach(), loss_g.detach()
 
         if self.mask_gan is not None:  # the mask source learns the training masks alongside

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+import os
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -11,20 +14,27 @@ from medgan_zoo.gans.config import ClassConditionOption, DiffAugmentOp, DiffAugm
 Preset = Literal["stylegan2", "auto"]
 
 
-def preset_values(preset: str, resolution: int, batch_size: int | None = None) -> dict[str, Any]:
-    """The training settings of NVIDIA's ``train.py --cfg=PRESET`` (NVlabs/stylegan2-ada-pytorch,
-    ``cfg_specs``) for one process: ``stylegan2`` is config F as published; ``auto`` derives batch,
-    widths, learning rate, R1 weight and EMA from the resolution (and the batch, when given)."""
+def preset_values(preset: str, resolution: int, gpus: int = 1) -> dict[str, Any]:
+    """The training settings of NVIDIA's ``train.py --cfg=PRESET --gpus=GPUS`` (NVlabs/stylegan2-ada-pytorch,
+    ``setup_training_loop_kwargs``): ``stylegan2`` is config F as published; ``auto`` derives its
+    minibatch from the resolution and GPU count, and R1 weight, EMA and minibatch-std group from that
+    minibatch. A batch size given with ``auto`` replaces only the batch, as ``--batch`` does."""
     if preset == "stylegan2":
         return {"batch_size": 32, "mbstd_group": 4, "channel_base": 32768, "channel_max": 512, "lr": 0.002,
                 "lr_d": 0.002, "r1_gamma": 10.0, "ema_kimg": 10.0, "ema_rampup": None, "mapping_layers": 8}
-    gpus = 1
-    batch = batch_size or max(min(gpus * min(4096 // resolution, 32), 64), gpus)
+    mb = max(min(gpus * min(4096 // resolution, 32), 64), gpus)
     lr = 0.002 if resolution >= 1024 else 0.0025
-    return {"batch_size": batch, "mbstd_group": min(batch // gpus, 4),
+    return {"batch_size": mb, "mbstd_group": min(mb // gpus, 4),
             "channel_base": int((1 if resolution >= 512 else 0.5) * 32768), "channel_max": 512, "lr": lr,
-            "lr_d": lr, "r1_gamma": 0.0002 * resolution**2 / batch, "ema_kimg": batch * 10 / 32,
+            "lr_d": lr, "r1_gamma": 0.0002 * resolution**2 / mb, "ema_kimg": mb * 10 / 32,
             "ema_rampup": 0.05, "mapping_layers": 2}
+
+
+def launched_ranks() -> int:
+    """torchrun's world size (1 outside torchrun): NVIDIA's ``--gpus`` for the ``auto`` preset."""
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return max(int(os.environ["WORLD_SIZE"]), 1)
+    return 1
 
 
 #: Every field a preset sets; a config that records all of them (a saved model) needs no preset.
@@ -33,7 +43,15 @@ PRESET_FIELDS = frozenset(preset_values("stylegan2", 128))
 
 class StyleGan2Config(GanConfig, DiffAugmentOption, ClassConditionOption):
     """Config F of Karras et al. (2020), plus ADA. ``preset`` fills every field of
-    :data:`PRESET_FIELDS` that is not given with NVIDIA's values for that configuration."""
+    :data:`PRESET_FIELDS` that is not given with NVIDIA's values for that configuration. A recorded
+    config keeps what it ran with (:attr:`ADDED_FIELDS`: no length of its own, the discriminator's
+    label mapping as deep as the generator's, one GPU)."""
+
+    ADDED_FIELDS: ClassVar[Mapping[str, Any]] = {
+        "preset": None, "micro_batch": None, "ema_kimg": None, "ema_rampup": None, "class_conditional": False,
+        "class_names": (), "class_shares": (), "class_embedding": 32,  # before the presets
+        "kimg": None, "d_mapping_layers": None, "gpus": 1,
+    }
 
     preset: Preset | None = Field(
         default="stylegan2",
@@ -45,11 +63,27 @@ class StyleGan2Config(GanConfig, DiffAugmentOption, ClassConditionOption):
     latent_dim: int = Field(default=512, ge=1, description="Size of z.")
     w_dim: int = Field(default=512, ge=1, description="Size of the intermediate latent w.")
     mapping_layers: int = Field(default=8, ge=1, description="Fully connected layers of the mapping network.")
+    d_mapping_layers: int | None = Field(
+        default=8, ge=1,
+        description="Layers of the class-conditional discriminator's label mapping: NVIDIA's Discriminator builds "
+        "it with MappingNetwork's default 8 (--map reaches only the generator). None: mapping_layers (models "
+        "recorded before this field).",
+    )
     mapping_lr_mult: float = Field(default=0.01, gt=0, description="Learning-rate multiplier of the mapping net.")
     channel_base: int = Field(default=32768, ge=16,
                               description="Channels at resolution r: channel_base / r (at least 1) ...")
     channel_max: int = Field(default=512, ge=1, description="... capped at channel_max.")
-    batch_size: int = Field(default=32, ge=1, description="Real images per step.")
+    batch_size: int = Field(default=32, ge=1, description="Real images per step (the global batch under torchrun).")
+    gpus: int | None = Field(
+        default=None, ge=1,
+        description="NVIDIA's --gpus, from which the 'auto' preset derives its minibatch. None: the torchrun world "
+        "size (1 without torchrun); recorded as used.",
+    )
+    kimg: float | None = Field(
+        default=25000, gt=0,
+        description="Training length in thousands of real images (NVIDIA's --kimg, 25,000: weeks on one GPU); a "
+        "run without --steps trains ceil(kimg * 1000 / batch_size) steps. None: the engine's default.",
+    )
     micro_batch: int | None = Field(
         default=None, ge=1,
         description="Samples per forward/backward pass; each phase accumulates gradients over batch_size / "
@@ -111,14 +145,12 @@ class StyleGan2Config(GanConfig, DiffAugmentOption, ClassConditionOption):
 
     @classmethod
     def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """Fill the fields not given from the preset."""
-        if "preset" not in data and PRESET_FIELDS <= data.keys():
-            data["preset"] = None  # every value recorded (a saved model): nothing left to fill
-        preset = data.get("preset", "stylegan2")
-        resolution, batch = data.get("resolution", 128), data.get("batch_size")
-        sizes_known = isinstance(resolution, int) and (batch is None or isinstance(batch, int))
-        if preset in ("stylegan2", "auto") and sizes_known:
-            values = preset_values(preset, resolution, batch)
+        """Fill the fields not given from the preset (``auto``: for ``gpus`` GPUs)."""
+        if data.get("gpus") is None:
+            data["gpus"] = launched_ranks()
+        preset, resolution, gpus = data.get("preset", "stylegan2"), data.get("resolution", 128), data["gpus"]
+        if preset in ("stylegan2", "auto") and isinstance(resolution, int) and isinstance(gpus, int):
+            values = preset_values(preset, resolution, gpus)
             if "ema_decay" in data and "ema_kimg" not in data:
                 values["ema_kimg"] = None  # an explicit per-step decay replaces the preset's half-life
             data = {**values, **data}
@@ -135,6 +167,12 @@ class StyleGan2Config(GanConfig, DiffAugmentOption, ClassConditionOption):
                                  "disagree: set one of them (ema_kimg=null to use ema_decay)")
             object.__setattr__(self, "ema_decay", derived)
         return self
+
+    def training_steps(self) -> tuple[int, str] | None:
+        """``kimg`` as steps of ``batch_size`` images (NVIDIA's loop stops at kimg * 1000 images)."""
+        if self.kimg is None:
+            return None
+        return math.ceil(self.kimg * 1000 / self.batch_size), f"kimg={self.kimg:g} at batch {self.batch_size}"
 
     @property
     def r1(self) -> float:

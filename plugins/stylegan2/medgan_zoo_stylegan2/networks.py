@@ -35,19 +35,21 @@ def _normalise(x: Tensor) -> Tensor:
 
 
 class MappingNetwork(nn.Module):
-    """z -> w: second-moment normalisation, then ``mapping_layers`` fully connected layers with a
-    reduced learning rate. Tracks the mean w (``w_avg``), the centre of truncation."""
+    """z -> w: second-moment normalisation, then ``layers`` (default ``mapping_layers``) fully connected
+    layers with a reduced learning rate. Tracks the mean w (``w_avg``), the centre of truncation."""
 
     w_avg: Tensor
 
-    def __init__(self, config: StyleGan2Config, latent_dim: int | None = None, out_dim: int | None = None):
+    def __init__(self, config: StyleGan2Config, latent_dim: int | None = None, out_dim: int | None = None,
+                 layers: int | None = None):
         super().__init__()
+        layers = config.mapping_layers if layers is None else layers
         z_dim = config.latent_dim if latent_dim is None else latent_dim
         w_dim = config.w_dim if out_dim is None else out_dim
         classes = len(config.class_names) if config.class_conditional else 0
         # NVIDIA's conditioning: the one-hot class embedded to w_dim, both normalised, concatenated
         self.embed = EqualLinear(classes, w_dim) if classes else None
-        dims = [z_dim + (w_dim if classes else 0)] + [w_dim] * config.mapping_layers
+        dims = [z_dim + (w_dim if classes else 0)] + [w_dim] * layers
         self.layers = nn.Sequential(*(EqualLinear(a, b, lr_mult=config.mapping_lr_mult, activation=True)
                                       for a, b in zip(dims[:-1], dims[1:], strict=True)))
         self.register_buffer("w_avg", torch.zeros(w_dim))
@@ -269,7 +271,9 @@ class Discriminator(nn.Module):
         self.conv = EqualConv2d(c4 + config.mbstd_channels, c4, 3, activation=True)
         self.fc = EqualLinear(c4 * 16, c4, activation=True)
         # class-conditional: NVIDIA's projection, the output's c4 features against a mapping of the class
-        self.cmap = MappingNetwork(config, latent_dim=0, out_dim=c4) if config.class_conditional else None
+        # (training/networks.py Discriminator: MappingNetwork(z_dim=0, ...) with its default 8 layers)
+        self.cmap = (MappingNetwork(config, latent_dim=0, out_dim=c4, layers=config.d_mapping_layers)
+                     if config.class_conditional else None)
         self.out = EqualLinear(c4, c4 if self.cmap is not None else 1)
 
     def forward(self, img: Tensor, classes: Tensor | None = None) -> Tensor:

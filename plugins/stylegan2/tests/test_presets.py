@@ -56,11 +56,33 @@ def test_auto_preset_equals_nvidias_auto_cfg(resolution, batch):
     assert config.ema_decay == pytest.approx(0.5 ** (batch / (1000 * batch * 10 / 32)))
 
 
-def test_given_fields_override_the_preset_and_auto_follows_the_given_batch():
+def test_auto_with_a_given_batch_replaces_only_the_batch():
+    """NVlabs/stylegan2-ada-pytorch train.py, setup_training_loop_kwargs(): cfg 'auto' derives spec.mb, then
+    gamma = 0.0002 * res ** 2 / spec.mb, ema = spec.mb * 10 / 32, mbstd = min(spec.mb // gpus, 4); --batch
+    then sets args.batch_size (and batch_gpu) only."""
+    config = StyleGan2Config(resolution=32, preset="auto", batch_size=8)
+    assert config.batch_size == 8 and config.mbstd_group == 4
+    assert config.r1_gamma == pytest.approx(0.0064) and config.ema_kimg == pytest.approx(10.0)  # auto's mb 32
+    assert config.ema_decay == pytest.approx(0.5 ** (8 / 10_000))  # the half-life in images, steps of 8
     config = StyleGan2Config(resolution=128, preset="auto", batch_size=8, mapping_layers=4)
-    assert config.r1_gamma == pytest.approx(0.0002 * 128**2 / 8) and config.ema_kimg == pytest.approx(2.5)
     assert config.mapping_layers == 4 and config.channel_base == 16384
+    assert config.r1_gamma == pytest.approx(0.0002 * 128**2 / 32)
     assert StyleGan2Config(resolution=128, r1_gamma=1.0).r1_gamma == 1.0
+
+
+@pytest.mark.parametrize(("world", "resolution", "mb", "mbstd"), [(2, 64, 64, 4), (4, 256, 64, 4), (8, 1024, 32, 4),
+                                                                  (4, 64, 64, 4), (64, 1024, 64, 1)])
+def test_auto_under_torchrun_takes_the_world_size_as_nvidias_gpus(monkeypatch, world, resolution, mb, mbstd):
+    """train.py: spec.mb = max(min(gpus * min(4096 // res, 32), 64), gpus) with --gpus the process count."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", str(world))
+    config = StyleGan2Config(resolution=resolution, preset="auto")
+    assert (config.gpus, config.batch_size, config.mbstd_group) == (world, mb, mbstd)
+    assert config.r1_gamma == pytest.approx(0.0002 * resolution**2 / mb) and config.ema_kimg == pytest.approx(mb / 3.2)
+    recorded = StyleGan2Config.model_validate(config.model_dump())
+    monkeypatch.delenv("WORLD_SIZE")  # a recorded config keeps its GPU count on one process
+    assert recorded == StyleGan2Config.model_validate(config.model_dump())
+    assert StyleGan2Config(resolution=resolution, preset="auto", gpus=1).batch_size == min(4096 // resolution, 32)
 
 
 def test_ema_decay_given_alone_turns_the_preset_half_life_off_and_both_must_agree():
