@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of the StyleGAN2 and SPADE issues as ONE script for the lent device machine
+# The GPU checks of the StyleGAN2, SPADE and diffusion issues as ONE script for the lent device machine
 # (15 minutes of device time per session, its start-up included; every phase has its own cap and
 # writes its results under $OUT even when a later phase fails).
 #
@@ -32,6 +32,10 @@ run 100 spade_128 python3 spade_step.py --device cuda --resolution 128 --batch-s
   --samples 10000 --out "$OUT"
 run 80 spade_256 python3 spade_step.py --device cuda --resolution 256 --batch-size 8 --steps 10 --rounds 2 \
   --layouts fast official --out "$OUT"
+# ddpm (plugins/diffusion, fast preset at 64x64): its step against a plain MONAI loop, and images/s of
+# DDIM-50 and DDPM-1000 against DCGAN (256 samples each)
+run 150 ddpm_64 python3 diffusion_step.py --device cuda --resolution 64 --steps 20 --rounds 2 --samples 256 \
+  --ddpm-steps 1000 --out "$OUT"
 # the peer last: its CUDA kernels compile at import (skipped in the table if that overruns its cap)
 run 150 sg2_peer_128 python3 stylegan2_step.py --resolution 128 --batch-size 32 --peer only \
   --steps 32 --cap 20 --samples 0 --out "$OUT"

@@ -484,7 +484,7 @@ def test_a_lab_card_that_clashes_with_a_shipped_one_is_listed_broken_and_hides_n
     monkeypatch.setenv("MEDGAN_ZOO_CARDS", str(cards))
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0 and "clashes with a shipped card: rename it" in result.output
-    assert get_card("dcgan-acdc").name == "dcgan-acdc" and len(zoo.list_models()) == 21
+    assert get_card("dcgan-acdc").name == "dcgan-acdc" and len(zoo.list_models()) == 24
 
 
 def test_an_allow_nan_evaluation_says_its_numbers_are_not_scores(tmp_path):

@@ -22,8 +22,9 @@ DATASETS = ["acdc", "sliver07", "idrid"]
 def test_every_card_validates_and_the_paper_pairs_are_all_there():
     files = sorted(cards_folder().glob("*.yaml"))
     cards = [read_card(f) for f in files]
-    assert len(cards) == 21
-    assert {(c.gan, c.dataset) for c in cards} == {(g, d) for g in GANS for d in DATASETS}
+    assert len(cards) == 24  # the paper's 21 GAN/data-set pairs and the diffusion model on each data set
+    assert {(c.gan, c.dataset) for c in cards} == {(g, d) for g in [*GANS, "ddpm"] for d in DATASETS}
+    assert all(c.paper is None for c in cards if c.gan == "ddpm")  # the paper studied GANs only
     for card in cards:
         assert card.name == f"{card.gan}-{card.dataset}"
         assert card.label_map == zoo.get_registry().datasets[card.dataset].label_map
@@ -50,11 +51,11 @@ def test_card_rules(tmp_path):
 
 def test_list_models_and_the_models_command():
     assert zoo.list_models("spade-*") == ["spade-acdc", "spade-idrid", "spade-sliver07"]
-    assert len(zoo.list_models()) == 21 and zoo.list_models("nothing*") == []
+    assert len(zoo.list_models()) == 24 and zoo.list_models("nothing*") == []
     result = CliRunner().invoke(cli, ["models", "*-idrid", "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.output)
-    assert {r["name"] for r in rows} == {f"{g}-idrid" for g in GANS}
+    assert {r["name"] for r in rows} == {f"{g}-idrid" for g in [*GANS, "ddpm"]}
     assert all(r["status"] == "not-published" for r in rows)
     table = CliRunner().invoke(cli, ["models", "stylegan2-*"])
     assert "stylegan2-acdc" in table.output and "24.74" in table.output

@@ -109,7 +109,7 @@ TOLERANCE = 1e-5
 
 
 
-def _max_difference(a: Path, b: Path, undetermined: str | None = None) -> float:
+def _max_difference(a: Path, b: Path, undetermined: str | None = None, expect: str = "discriminator.") -> float:
     """Over every floating tensor of the two checkpoints (weights, EMA, buffers, training state)
     but those whose names match ``undetermined``."""
     import re
@@ -120,7 +120,7 @@ def _max_difference(a: Path, b: Path, undetermined: str | None = None) -> float:
     y = load_file(str(b / "checkpoints" / "last.safetensors"))
     floats = [k for k in x if x[k].is_floating_point() and x[k].numel()
               and not (undetermined and re.search(undetermined, k))]
-    assert any(k.startswith("discriminator.") for k in floats) and set(x) == set(y)
+    assert any(k.startswith(expect) for k in floats) and set(x) == set(y)
     return max(float((x[k].double() - y[k].double()).abs().max()) for k in floats)
 
 
@@ -259,6 +259,16 @@ def test_stylegan2_with_ada_r1_and_path_length_trains_on_two_ranks_as_on_one(tmp
 
     state = load_file(str(two / "checkpoints" / "last.safetensors"))
     assert float(state["training_state.ada.p"]) > 0 and float(state["training_state.pl_mean"]) > 0
+
+
+def test_a_diffusion_model_trains_on_two_ranks_as_on_one(tmp_path):
+    """No discriminator: the denoiser's timesteps and noise are each rank's rows of one draw for the
+    global batch, and its loss a mean over it."""
+    _plugin("ddpm")
+    args = ["ddpm", *COMMON, "--steps", "2", "--resolution", "16", "--set", "preset=fast", "--set", "channels=[32,32]",
+            "--set", "attention_levels=[false,true]", "--set", "num_head_channels=32", "--set", "sampling_steps=2"]
+    one, two = _one_and_two(args, tmp_path)
+    assert _max_difference(one, two, expect="generator_ema.") < TOLERANCE
 
 
 def test_work_is_shared_only_inside_sharing(monkeypatch):

@@ -71,12 +71,6 @@ def test_resume_refuses_a_changed_schedule_and_fresh_runs_refuse_old_folders(tmp
         run(out, 4, resume=True, seed=5)
     with pytest.raises(MedganZooError, match="nothing to resume"):
         run(tmp_path / "empty", 4, resume=True)
-    (out / "config.json").write_text("{")  # a resumed run rebuilds its GAN from the recorded config
-    with pytest.raises(MedganZooError, match=r"cannot resume .*config\.json is unreadable"):
-        run(out, 4, resume=True)
-    (out / "config.json").write_text("[]")
-    with pytest.raises(MedganZooError, match=r"config\.json holds no 'gan_config' mapping"):
-        run(out, 4, resume=True)
 
 
 def test_corrupt_checkpoint_is_refused_on_resume(tmp_path):

@@ -20,7 +20,9 @@ from . import options as opt
 @click.option("--metrics", help="Comma-separated metrics (default: those marked default that can run here).")
 @click.option("-n", "count", type=int, help="Samples per GAN (quick: 256, paper: 10,000).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@opt.metric_set
+@click.option("--set", "settings", multiple=True, metavar="NAME.KEY=VALUE",
+              help="A field of a metric (dice.steps=300), of the data set (dataset.KEY) or of one of --gans' configs "
+              "(ddpm.preset=fast, spade.preset=fast) (repeatable).")
 @click.option("--report/--no-report", "with_report", default=None,
               help="Write each data set's HTML report (Figs. 5-6) next to Table 2 (default: when the report "
               "extra is installed).")
@@ -38,14 +40,17 @@ def study_command(gans: str, datasets: str, data_roots: tuple[str, ...], scale: 
         if not sep:
             raise click.BadParameter(f"expected DATASET=DIR, got {item!r}", param_hint="--data-root")
         roots[name] = Path(directory).expanduser()
+    names = [g.strip() for g in gans.split(",") if g.strip()]
     metric_config, dataset_config = opt.metric_settings(settings)
+    gan_config = {name: metric_config.pop(name) for name in names if name in metric_config}  # --set GAN.KEY=V
     from ..training.errors import TrainingInterrupted
 
     try:
-        folder = study([g.strip() for g in gans.split(",") if g.strip()],
+        folder = study(names,
                        [d.strip() for d in datasets.split(",") if d.strip()], out, scale=scale, steps=steps,
                        resolution=resolution, n=count, metrics=opt.metric_names(metrics) or None,
-                       data_roots=roots, dataset_config=dataset_config, metric_config=metric_config, seed=seed,
+                       data_roots=roots, dataset_config=dataset_config, metric_config=metric_config,
+                       gan_config=gan_config, seed=seed,
                        report=with_report)
     except (KeyboardInterrupt, TrainingInterrupted):  # no --resume: the same command skips what is done
         raise click.ClickException(f"interrupted: finished training runs and evaluations stay in {out}; the same "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..device import default_device
+from ..errors import ConfigError
 from ..jsonsafe import dumps
 from ..progress import Progress, say
 from .harness import PAPER_SAMPLES, QUICK_SAMPLES, RECORD_FORMAT, EvaluationError, default_metrics, evaluate
@@ -31,14 +32,16 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
           steps: int | None = None, resolution: int | None = None, n: int | None = None,
           metrics: list[str] | None = None, data_roots: dict[str, Path] | None = None,
           dataset_config: dict[str, Any] | None = None, metric_config: dict[str, dict[str, Any]] | None = None,
-          seed: int = 0, progress: bool = True, report: bool | None = None) -> Path:
+          gan_config: dict[str, dict[str, Any]] | None = None, seed: int = 0, progress: bool = True,
+          report: bool | None = None) -> Path:
     """Run the study into ``out``; writes ``table2.md``, ``table2.csv`` and ``table2.json``, and per
     data set the HTML report of its models (``report-DATASET/index.html``: Figs. 5 and 6) when
     ``report`` is True, or None and the ``report`` extra is installed.
 
     A run folder ``out/GAN-DATASET`` that already holds a model is loaded, not retrained, and one
     whose evaluation of the same metrics, scale, seed and sample count finished is read back, not
-    re-run. Each cell's stages are reported (stderr and ``out/study.log``).
+    re-run. Each cell's stages are reported (stderr and ``out/study.log``). ``gan_config`` holds
+    config fields per GAN name (``{"ddpm": {"preset": "fast"}}``); GANs not named train with defaults.
     ``metrics`` defaults to the metrics marked ``default`` that can run here. Each metric is a column
     (its headline); a metric's ``study`` settings apply to the models, and a metric with ``baseline``
     settings also scores the real training data, giving the real-data rows.
@@ -70,7 +73,12 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     def row(dataset: str, label: str, masks: str) -> dict[str, Any]:
         return table.setdefault((dataset, label), {"dataset": dataset, "source": label, "masks": masks, "cells": {}})
 
-    lengths = {gan: _steps_for(gan, given_steps, scale, steps, resolution) for gan in gans}
+    gan_config = gan_config or {}
+    stray = sorted(set(gan_config) - set(gans))
+    if stray:
+        raise ConfigError(f"gan_config names {', '.join(stray)}, which the study does not train (gans: "
+                          f"{', '.join(gans)})")
+    lengths = {gan: _steps_for(gan, given_steps, scale, steps, resolution, gan_config.get(gan)) for gan in gans}
     if scale == "paper" and progress and default_device().type == "cpu":
         own = ", ".join(g for g in gans if lengths[g] is None)
         length = f"{steps} steps" + (f" ({own}: its own length)" if own else "")
@@ -99,6 +107,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
                 length = f"{lengths[gan]} steps" if lengths[gan] else "its own length"
                 cells.note(f"{gan} on {dataset}: training {length} at {resolution} px")
                 train(gan, dataset, out=run, data_root=root, resolution=resolution, steps=lengths[gan],
+                      gan_config=gan_config.get(gan),
                       dataset_config=dataset_config, seed=seed, progress=progress, resume=(run / "train.json").exists())
             config = {m: {**user.get(m, {}), **specs[m].study} for m in metrics}
             model = load(run)
@@ -174,7 +183,8 @@ def _reports(wanted: bool | None, gans: list[str], datasets: list[str], out: Pat
     table.write_text(table.read_text().rstrip("\n") + "\n" + "\n".join(links) + "\n")
 
 
-def _steps_for(gan: str, given: int | None, scale: str, default: int, resolution: int) -> int | None:
+def _steps_for(gan: str, given: int | None, scale: str, default: int, resolution: int,
+               config: dict[str, Any] | None = None) -> int | None:
     """A cell's training steps: as given; at the paper scale, None for a GAN with a length of its
     own (StyleGAN2's 25,000 kimg, as NVIDIA's train.py); else the scale's default."""
     if given:
@@ -182,7 +192,7 @@ def _steps_for(gan: str, given: int | None, scale: str, default: int, resolution
     if scale == "paper":
         from ..registry import get_registry
 
-        if get_registry().gans[gan].make_config({"resolution": resolution}).training_steps() is not None:
+        if get_registry().gans[gan].make_config({"resolution": resolution, **(config or {})}).training_steps():
             return None
     return default
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -29,6 +29,13 @@ class GanConfig(PluginConfig):
     batch_size: int = Field(default=32, ge=1, description="Real images per optimiser step.")
     ema: bool = Field(default=False, description="Keep an exponential moving average of the generator.")
     ema_decay: float = Field(default=0.999, gt=0, lt=1, description="Decay of the generator EMA.")
+
+    @classmethod
+    def resumed_unrecorded(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The config of a run resumed from a checkpoint written before checkpoints recorded their
+        GAN config: the run's own settings ``data``, plus the values of fields added since that
+        such a run ran with (a GAN whose added fields change a run overrides this)."""
+        return data
 
     def training_steps(self) -> tuple[int, str] | None:
         """This GAN's own training length, for a run that gives no ``steps``: (steps, what they come

@@ -10,7 +10,6 @@ callback needs them (every ``log_every``/``check_every`` steps).
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 import torch
 
 from ..device import resolve_device
-from ..errors import ConfigError, MedganZooError
+from ..errors import ConfigError
 from ..gans.base import GAN, StepContext, joint_from_pairs
 from ..gans.config import CriticSteps, DiffAugmentOption, PairAugmentOptions
 from ..handover import calling, check_logs
@@ -96,7 +95,9 @@ class Trainer:
         if self._class_conditional(spec):
             gan_config.update(self._classes())
         self.gan_label = spec.label
-        self.gan: GAN = create_gan(c.gan, **(self._recorded_gan_config() or gan_config)).to(self.device)
+        if self.resume:
+            gan_config = self._resumed_gan_config(gan_config, spec)
+        self.gan: GAN = create_gan(c.gan, **gan_config).to(self.device)
         steps, self.length = self._length()
         self.config = c = c.model_copy(update={"steps": steps})
         if self.cuda:
@@ -120,28 +121,25 @@ class Trainer:
         if isinstance(gc, DiffAugmentOption) and gc.diffaugment:
             self.diffaugment = DiffAugment(tuple(gc.diffaugment), gc.image_channels)
 
-    def _recorded_gan_config(self) -> dict[str, Any] | None:
-        """A resumed run's GAN config as its model folder records it (every field, conventions
-        included), so that a run started by an older version continues as it started."""
-        from ..model_info import CONFIG_FILE
+    def _resumed_gan_config(self, given: dict[str, Any], spec) -> dict[str, Any]:
+        """A resumed run's GAN config: every field as its checkpoint recorded it (conventions
+        included), so the run continues as it started; a checkpoint written before checkpoints
+        recorded it gives the run's own settings with the values such runs ran with
+        (``GanConfig.resumed_unrecorded``)."""
+        from .checkpoint import CHECKPOINT, read_checkpoint
 
-        path = self.out / CONFIG_FILE
-        if not self.resume or not path.exists():
-            return None
-        try:
-            recorded = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise MedganZooError(f"cannot resume {self.out}: {path} is unreadable ({exc})") from None
-        if not isinstance(recorded, dict) or not isinstance(recorded.get("gan_config"), dict):
-            raise MedganZooError(f"cannot resume {self.out}: {path} holds no 'gan_config' mapping")
-        return recorded["gan_config"]
+        recorded = read_checkpoint(self.out / "checkpoints" / CHECKPOINT)[1].get("gan_config")
+        if isinstance(recorded, dict):
+            return recorded
+        return spec.config.resumed_unrecorded(given)
 
     def _length(self) -> tuple[int, str]:
         """The run's steps and where they come from: given; a resumed run's own; the GAN's own
         length (StyleGAN2's kimg); the default."""
         given, own = self.config.steps, self.gan.config.training_steps()
         if given is not None:
-            other = f"; without --steps: {own[0]:,} steps from {own[1]}" if own and own[0] != given else ""
+            hint = own and own[0] != given and self.recorded is None  # a resumed run's default is its own end
+            other = f"; without --steps: {own[0]:,} steps from {own[1]}" if hint else ""
             return given, f"{given:,} steps, as given{other}"
         if self.recorded is not None and self.recorded.get("steps"):
             steps = int(self.recorded["steps"])

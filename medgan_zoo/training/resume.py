@@ -25,11 +25,11 @@ def check_resume(config: TrainConfig, out: Path, resume: bool) -> dict[str, Any]
         return None
     if not checkpoint.exists() or not run_file.exists():
         raise MedganZooError(f"nothing to resume in {out}: no checkpoints/{CHECKPOINT}")
-    before = TrainConfig.model_validate_json(run_file.read_text())
-    changed = [k for k in TrainConfig.model_fields
-               if k not in RESUMABLE_CHANGES and getattr(before, k) != getattr(config, k)]
+    before = TrainConfig.model_validate_json(run_file.read_text()).model_dump(mode="json")
+    now = config.model_dump(mode="json")  # as recorded: a tuple given in Python reads back as a list
+    changed = [k for k in TrainConfig.model_fields if k not in RESUMABLE_CHANGES and before[k] != now[k]]
     if changed:
-        started = ", ".join(f"{k}={getattr(before, k)!r}" for k in changed)
+        started = ", ".join(f"{k}={before[k]!r}" for k in changed)
         raise MedganZooError(f"cannot resume {out} with a different {', '.join(changed)} "
                              f"(the run was started with {started})")
     return json.loads(run_file.read_text())

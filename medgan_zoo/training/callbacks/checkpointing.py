@@ -32,7 +32,8 @@ class Checkpointing(Callback):
         if state.main:
             save_checkpoint(state.out / "checkpoints" / CHECKPOINT, state.gan, state.step, self.rng,
                             {"train": json.loads(state.config.model_dump_json()), "seconds": state.seconds,
-                             "resumed_from": state.resumed_from})
+                             "resumed_from": state.resumed_from,
+                             "gan_config": json.loads(state.gan.config.model_dump_json())})
         state.last_checkpoint = state.step
 
     def on_end(self, state: TrainState, control: TrainControl) -> None:

@@ -139,6 +139,12 @@ class SpadeConfig(GanConfig):
     mask_lr: float = Field(default=2e-4, gt=0, description="Learning rate of the mask generator and its critic.")
 
     @classmethod
+    def resumed_unrecorded(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """A run whose checkpoint predates recorded configs trained with PyTorch's init, {-1, 1}
+        masks in the discriminator and the batch-mean KL."""
+        return {"init": "pytorch", "d_mask": "signed", "kl_reduction": "mean", **data}
+
+    @classmethod
     def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Fill the fields not given from the preset."""
         preset, resolution = data.get("preset", "paper"), data.get("resolution", 64)

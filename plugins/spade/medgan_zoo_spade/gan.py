@@ -17,7 +17,7 @@ from medgan_zoo.gans.dcgan_family import create_dcgan
 
 from .config import SpadeConfig
 from .masks import BANK_LATENT, MaskBank, MaskGenerator, mask_gan_config
-from .networks import ImageEncoder, MultiscaleDiscriminator, SpadeGenerator
+from .networks import ImageEncoder, MultiscaleDiscriminator, Spade, SpadeGenerator
 
 #: SPADE's VGGLoss weights of relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 (NVlabs/SPADE models/networks/loss.py).
 VGG_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
@@ -67,6 +67,7 @@ class SpadeGAN(GAN):
             for network in (self.generator.spade, self.generator.encoder, self.discriminator):
                 if network is not None:
                     initialise(network, config.init, config.init_gain)
+                    _as_two_convolutions(network, config.init, config.init_gain)
                     converge_spectral_norms(network)
         self.enable_ema()
         self._vgg = None
@@ -262,6 +263,18 @@ class SpadeGAN(GAN):
             for key, value in self.mask_gan.train_step(mask_ctx).items():
                 logs[f"mask_{key}"] = value
         return logs
+
+
+@torch.no_grad()
+def _as_two_convolutions(network: nn.Module, scheme: str, gain: float) -> None:
+    """gamma and beta come from one convolution here, from two (``mlp_gamma``, ``mlp_beta``) in
+    NVlabs's SPADE: Glorot's fan counts each half's outputs, so each half is initialised alone."""
+    if scheme != "xavier":
+        return
+    for module in network.modules():
+        if isinstance(module, Spade):
+            for half in module.gamma_beta.weight.chunk(2):
+                nn.init.xavier_normal_(half, gain=gain)
 
 
 def _unchanged(x: Tensor) -> Tensor:

@@ -49,10 +49,12 @@ def test_every_layer_of_g_d_and_e_starts_as_nvlabs_init_weights_xavier_gain_0_02
     gan = zoo.create_gan("spade", resolution=32, vae=True, vgg_weight=0.0, **{**SMALL, "mask_source": "generator"})
     checked = 0
     for network in (gan.generator.spade, gan.generator.encoder, gan.discriminator):
-        for layer in network.modules():
+        for name, layer in network.named_modules():
             if not isinstance(layer, (nn.Conv2d, nn.Linear)):
                 continue
             weight = _raw_weight(layer)
+            if name.endswith("gamma_beta"):  # NVlabs's mlp_gamma and mlp_beta, fused here: each half's fan
+                weight = weight[: len(weight) // 2]
             fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(weight)
             expected = 0.02 * math.sqrt(2.0 / (fan_in + fan_out))
             if weight.numel() >= 2000:  # enough draws for the std to be within 10%
@@ -167,6 +169,8 @@ def test_a_model_recorded_before_these_conventions_samples_and_resumes_as_it_was
     pairs = model.sample(4, seed=3, masks=masks)
     assert torch.equal(pairs.images, expected["images"]) and torch.equal(pairs.masks, expected["masks"])
 
+    for name in ("config.json", "model.safetensors"):  # as an interrupted run leaves its folder: a checkpoint
+        (run / name).unlink()
     seen = []
 
     class Conventions:
@@ -181,6 +185,9 @@ def test_a_model_recorded_before_these_conventions_samples_and_resumes_as_it_was
     assert (seen[0].init, seen[0].d_mask, seen[0].kl_reduction) == ("pytorch", "signed", "mean")
     rewritten = json.loads((run / "config.json").read_text())["gan_config"]
     assert (rewritten["init"], rewritten["d_mask"], rewritten["kl_reduction"]) == ("pytorch", "signed", "mean")
+    from medgan_zoo.training.checkpoint import read_checkpoint
+
+    assert read_checkpoint(run / "checkpoints" / "last.safetensors")[1]["gan_config"] == rewritten  # recorded now
 
 
 def test_a_new_paper_model_records_the_official_conventions(tmp_path):

@@ -30,6 +30,15 @@ def preset_values(preset: str, resolution: int, gpus: int = 1) -> dict[str, Any]
             "ema_rampup": 0.05, "mapping_layers": 2}
 
 
+def _integer(value: Any) -> int | None:
+    """An integer given as a number or as its digits (text), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
 def launched_ranks() -> int:
     """torchrun's world size (1 outside torchrun): NVIDIA's ``--gpus`` for the ``auto`` preset."""
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
@@ -144,11 +153,23 @@ class StyleGan2Config(GanConfig, DiffAugmentOption, ClassConditionOption):
         return value
 
     @classmethod
+    def resumed_unrecorded(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """A run whose checkpoint predates recorded configs had no length of its own, one GPU, a
+        label mapping as deep as the generator's and, under ``auto`` with a given batch, R1, EMA and
+        minibatch-std group derived from that batch."""
+        old: dict[str, Any] = {"kimg": None, "d_mapping_layers": None, "gpus": 1}
+        batch, resolution = _integer(data.get("batch_size")), _integer(data.get("resolution", 128))
+        if data.get("preset") == "auto" and batch and resolution:
+            old.update(r1_gamma=0.0002 * resolution**2 / batch, ema_kimg=batch * 10 / 32, mbstd_group=min(batch, 4))
+        return {**old, **data}
+
+    @classmethod
     def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Fill the fields not given from the preset (``auto``: for ``gpus`` GPUs)."""
         if data.get("gpus") is None:
             data["gpus"] = launched_ranks()
         preset, resolution, gpus = data.get("preset", "stylegan2"), data.get("resolution", 128), data["gpus"]
+        resolution, gpus = _integer(resolution) or resolution, _integer(gpus) or gpus  # text from YAML or --set
         if preset in ("stylegan2", "auto") and isinstance(resolution, int) and isinstance(gpus, int):
             values = preset_values(preset, resolution, gpus)
             if "ema_decay" in data and "ema_kimg" not in data:

@@ -71,18 +71,22 @@ def test_a_model_recorded_before_kimg_and_the_8_layer_label_mapping_samples_and_
     pairs = model.sample(4, seed=3, classes=torch.tensor([0, 1, 2, 3]))
     assert torch.equal(pairs.images, expected["images"]) and torch.equal(pairs.masks, expected["masks"])
 
+    for name in ("config.json", "model.safetensors"):  # as an interrupted run leaves its folder: a checkpoint
+        (run / name).unlink()
     started = json.loads((RECORDED / "train.json").read_text())
-    depth = []
+    depth, r1 = [], []
 
     class Depth:
         def on_start(self, state, control):
             depth.append(len(state.gan.discriminator.cmap.layers))
+            r1.append(state.gan.config.r1_gamma)
 
     result = zoo.train("stylegan2", "acdc-phantom", out=run, resume=True, steps=3, resolution=16, progress=False,
                        checkpoint_every=100, sample_every=100, callbacks=[Depth()],
                        dataset_config=started["dataset_config"], gan_config=started["gan_config"])
     assert result.steps == 3 and result.resumed_from == [2]
     assert depth == [recorded["mapping_layers"]]  # the discriminator it was trained with (2 layers), loaded
+    assert r1 == [recorded["r1_gamma"]]  # auto with a given batch: R1 from that batch, as it ran (0.0256)
 
 
 @pytest.mark.parametrize("field", ["kimg", "d_mapping_layers"])

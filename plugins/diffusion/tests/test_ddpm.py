@@ -1,0 +1,163 @@
+"""``ddpm``: MONAI's 2D DDPM tutorial as the paper preset, a denoising loss that learns, DDPM/DDIM
+sampling with per-sample seeds, resume bit for bit, and the study with a GAN beside it."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+
+import pytest
+import torch
+from click.testing import CliRunner
+from medgan_zoo_diffusion.config import DdpmConfig
+from safetensors.torch import load_file
+
+import medgan_zoo as zoo
+from medgan_zoo.cli import cli
+from medgan_zoo.gans.base import StepContext, joint_from_pairs
+
+TINY = {"preset": "fast", "channels": (32, 32), "attention_levels": (False, True), "num_head_channels": 32,
+        "batch_size": 4, "sampling_steps": 4}
+DATA = {"train_subjects": 2, "test_subjects": 1}
+
+
+def _real(n: int = 4, resolution: int = 16) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(n, 1, resolution, resolution, generator=g) * 2 - 1
+    return joint_from_pairs(images, torch.randint(0, 4, (n, resolution, resolution), generator=g), 4)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ddpm") / "run"
+    zoo.train("ddpm", "acdc-phantom", out=out, resolution=16, steps=3, progress=False, checkpoint_every=3,
+              sample_every=100, dataset_config=DATA, gan_config=TINY)
+    return out
+
+
+def test_ddpm_is_installed_through_its_entry_point():
+    spec = zoo.get_registry().gans["ddpm"]
+    assert spec.origin.distribution == "medgan-zoo-diffusion" and not spec.conditional
+
+
+def test_the_paper_preset_is_monais_2d_ddpm_tutorial():
+    """Project-MONAI/tutorials generation/2d_ddpm/2d_ddpm_tutorial.ipynb: DiffusionModelUNet(spatial_dims=2,
+    channels=(128, 256, 256), attention_levels=(False, True, True), num_res_blocks=1, num_head_channels=256),
+    DDPMScheduler(num_train_timesteps=1000) (MONAI's defaults: linear_beta, epsilon), Adam lr 2.5e-5,
+    batch_size 64, no EMA, sampling with scheduler.set_timesteps(num_inference_steps=1000)."""
+    c = DdpmConfig(resolution=64)
+    assert c.preset == "paper"
+    assert (c.channels, c.attention_levels, c.num_res_blocks, c.num_head_channels) == (
+        (128, 256, 256), (False, True, True), 1, 256)
+    assert (c.num_train_timesteps, c.schedule, c.prediction) == (1000, "linear_beta", "epsilon")
+    assert (c.lr, c.betas, c.batch_size, c.ema) == (2.5e-5, (0.9, 0.999), 64, False)
+    assert (c.sampler, c.sampling_steps) == ("ddpm", 1000)
+    from monai.networks.schedulers import DDPMScheduler
+
+    ours = zoo.create_gan("ddpm", resolution=32, with_discriminator=False).noise_schedule
+    theirs = DDPMScheduler(num_train_timesteps=1000)
+    assert torch.equal(ours.betas, theirs.betas) and ours.prediction_type == theirs.prediction_type
+
+
+def test_the_denoising_loss_drops_on_a_fixed_batch_with_fixed_timesteps_and_noise():
+    torch.manual_seed(0)
+    model = zoo.create_gan("ddpm", resolution=16, lr=1e-3, **{**TINY, "ema": False})
+    model.configure_optimizers()
+    real = _real()
+
+    def context() -> StepContext:  # the same timesteps and noise every step
+        return StepContext(batch=lambda: real, rng=torch.Generator().manual_seed(7), device=torch.device("cpu"),
+                           autocast=contextlib.nullcontext, diffaugment=lambda x: x)
+
+    first = model.train_step(context())["loss"].item()
+    for _ in range(19):
+        last = model.train_step(context())["loss"].item()
+    assert last <= 0.8 * first, (first, last)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+def test_the_target_is_the_noise_or_v(prediction):
+    model = zoo.create_gan("ddpm", resolution=16, prediction=prediction, **TINY)
+    x0, noise, t = _real(), torch.randn(4, 5, 16, 16), torch.tensor([0, 10, 500, 999])
+    schedule = model.noise_schedule
+    with torch.no_grad():
+        out = model.generator(schedule.add_noise(x0, noise, t), timesteps=t)
+        target = noise if prediction == "epsilon" else schedule.get_velocity(x0, noise, t)
+        assert model.loss(x0, noise, t).item() == pytest.approx(torch.mean((out - target) ** 2).item(), rel=1e-5)
+
+
+def test_ddim_with_10_steps_samples_pairs_of_the_right_shape_and_labels(run):
+    model = zoo.load(run)
+    pairs = model.sample(5, seed=0, sampler="ddim", sampling_steps=10)
+    assert pairs.images.shape == (5, 1, 16, 16) and pairs.masks.shape == (5, 16, 16)
+    assert pairs.images.min() >= -1 and pairs.images.max() <= 1
+    assert pairs.masks.dtype == torch.uint8 and int(pairs.masks.max()) < 4
+    assert not torch.equal(pairs.images, model.sample(5, seed=0, sampler="ddim", sampling_steps=3).images)
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_sample_i_depends_only_on_the_seed_and_i(run, sampler):
+    """Each sample's initial noise and (DDPM) step noise come from its own seed, not from one generator
+    for the batch as MONAI's DDPMScheduler.step draws it: blocks of 2 and of 6 give the same samples."""
+    model = zoo.load(run)
+    options = {"sampler": sampler, "sampling_steps": 4}
+    model.gan.sampling_block = 6
+    six = model.sample(6, seed=3, **options)
+    model.gan.sampling_block = 2
+    two = model.sample(6, seed=3, **options)
+    assert (six.images - two.images).abs().max() < 1e-3
+    assert torch.equal(six.masks, two.masks) or (six.masks != two.masks).float().mean() < 0.01
+    assert torch.equal(model.sample(2, seed=3, **options).images, two.images[:2])
+    assert not torch.allclose(six.images[0], six.images[1])
+
+
+def test_bad_sampling_options_say_what_is_allowed(run):
+    model = zoo.load(run)
+    with pytest.raises(ValueError, match="sampler must be 'ddpm' or 'ddim', got 'euler'"):
+        model.sample(2, seed=0, sampler="euler")
+    with pytest.raises(ValueError, match="sampling_steps must be an integer from 1 to 1000, got 0"):
+        model.sample(2, seed=0, sampling_steps=0)
+    with pytest.raises(zoo.ConfigError, match="attention_levels needs one entry per level"):
+        zoo.create_gan("ddpm", resolution=16, channels=(32, 32), attention_levels=(False,))
+    with pytest.raises(zoo.ConfigError, match="not multiples of norm_num_groups=32"):
+        zoo.create_gan("ddpm", resolution=16, channels=(32, 48), attention_levels=(False, False))
+
+
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
+    common = dict(resolution=16, progress=False, checkpoint_every=2, sample_every=100, dataset_config=DATA,
+                  gan_config=TINY)
+    zoo.train("ddpm", "acdc-phantom", out=tmp_path / "whole", steps=4, **common)
+    zoo.train("ddpm", "acdc-phantom", out=tmp_path / "part", steps=2, **common)
+    zoo.train("ddpm", "acdc-phantom", out=tmp_path / "part", steps=4, resume=True, **common)
+    a = load_file(str(tmp_path / "whole" / "checkpoints" / "last.safetensors"))
+    b = load_file(str(tmp_path / "part" / "checkpoints" / "last.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert {k.split(".")[0] for k in a} == {"generator", "generator_ema", "optim", "rng"}  # no discriminator
+
+
+def test_the_study_writes_a_gan_row_and_a_diffusion_row(tmp_path):
+    pairs = ("ddpm.preset=fast", "ddpm.channels=[32,32]", "ddpm.attention_levels=[false,true]",
+             "ddpm.num_head_channels=32", "ddpm.batch_size=4", "ddpm.sampling_steps=3", "dcgan.g_filters=8",
+             "dcgan.d_filters=8")
+    tiny = [f"--set={pair}" for pair in pairs]
+    result = CliRunner().invoke(cli, ["study", "--gans", "dcgan,ddpm", "--datasets", "acdc-phantom", "--steps", "2",
+                                      "--resolution", "32", "-n", "8", "--metrics", "memorisation", "--no-report",
+                                      "--set", "dataset.train_subjects=2", "--set", "dataset.test_subjects=1",
+                                      *tiny, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "table2.csv").open()))
+    assert [r["source"] for r in rows] == ["dcgan", "ddpm"]
+    assert all(r["masks"] == "generated with the image" for r in rows)
+    assert zoo.load(tmp_path / "ddpm-acdc-phantom").gan.config.channels == (32, 32)
+    bad = CliRunner().invoke(cli, ["study", "--gans", "dcgan", "--datasets", "acdc-phantom", "--set",
+                                   "dcgan.nonsense=1", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 1 and "nonsense" in bad.output
+
+
+def test_a_turing_test_is_drawn_from_a_diffusion_model(run, tmp_path):
+    result = CliRunner().invoke(cli, ["turing-test", "create", str(run), "--dataset", "acdc-phantom", "-n", "6",
+                                      "--raters", "1", "--practice", "2", "--seed", "0", "--set",
+                                      "dataset.train_subjects=2", "--set", "dataset.test_subjects=1",
+                                      "--out", str(tmp_path / "study")])
+    assert result.exit_code == 0, result.output
+    assert len([p for p in (tmp_path / "study").rglob("*.png")]) >= 6
