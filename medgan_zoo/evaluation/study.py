@@ -56,6 +56,17 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
         registry.gans[name]  # unknown names fail before any work
     for name in datasets:
         registry.datasets[name]
+    gan_config = gan_config or {}
+    stray = sorted(set(gan_config) - set(gans))
+    if stray:
+        raise ConfigError(f"gan_config names {', '.join(stray)}, which the study does not train (gans: "
+                          f"{', '.join(gans)})")
+    for gan, fields in gan_config.items():  # before any work: a misspelt field would fail after the baselines
+        spec = registry.gans[gan]
+        unknown = sorted(set(fields) - set(spec.config.model_fields))
+        if unknown:
+            raise ConfigError(f"{spec.label} has no config field {', '.join(map(repr, unknown))} (medgan-zoo "
+                              f"plugins show gan {gan} lists them)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     preset = QUICK_TRAINING if scale == "quick" else PAPER_TRAINING
@@ -73,11 +84,6 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     def row(dataset: str, label: str, masks: str) -> dict[str, Any]:
         return table.setdefault((dataset, label), {"dataset": dataset, "source": label, "masks": masks, "cells": {}})
 
-    gan_config = gan_config or {}
-    stray = sorted(set(gan_config) - set(gans))
-    if stray:
-        raise ConfigError(f"gan_config names {', '.join(stray)}, which the study does not train (gans: "
-                          f"{', '.join(gans)})")
     lengths = {gan: _steps_for(gan, given_steps, scale, steps, resolution, gan_config.get(gan)) for gan in gans}
     if scale == "paper" and progress and default_device().type == "cpu":
         own = ", ".join(g for g in gans if lengths[g] is None)
@@ -111,6 +117,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
                       dataset_config=dataset_config, seed=seed, progress=progress, resume=(run / "train.json").exists())
             config = {m: {**user.get(m, {}), **specs[m].study} for m in metrics}
             model = load(run)
+            _same_settings(model.info.gan_config, gan_config.get(gan) or {}, run)
             masks = model.gan.mask_origin
             row(dataset, gan, masks)["steps"] = model.info.training.get("steps")
             result = _finished(run / "evaluation" / "evaluation.json", metrics, scale, seed, n)
@@ -181,6 +188,16 @@ def _reports(wanted: bool | None, gans: list[str], datasets: list[str], out: Pat
         links.append(f"- {dataset}: [{page.relative_to(out)}]({page.relative_to(out)})")
     table = out / "table2.md"
     table.write_text(table.read_text().rstrip("\n") + "\n" + "\n".join(links) + "\n")
+
+
+def _same_settings(recorded: dict[str, Any], given: dict[str, Any], run: Path) -> None:
+    """A run folder the study would reuse must hold the model the given settings ask for."""
+    differ = {k: recorded.get(k) for k, v in given.items() if json.loads(json.dumps(v)) != recorded.get(k)}
+    if differ:
+        asked = ", ".join(f"{k}={json.dumps(given[k])}" for k in differ)
+        held = ", ".join(f"{k}={json.dumps(v)}" for k, v in differ.items())
+        raise ConfigError(f"{run} holds a model trained with {held}, not {asked}: choose another --out, or delete "
+                          "that folder to train it again")
 
 
 def _steps_for(gan: str, given: int | None, scale: str, default: int, resolution: int,

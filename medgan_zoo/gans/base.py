@@ -114,7 +114,8 @@ class GAN(nn.Module):
     per_sample_options: tuple[str, ...] = ()
     #: True: :meth:`generate` also receives ``seeds``, an int64 tensor [N] of each sample's own
     #: seed (the one its z was drawn from), for any further per-sample randomness (StyleGAN2's
-    #: layer noise), so samples stay independent of the batch size and the device.
+    #: layer noise), so samples stay independent of the batch size (and of the device, when that
+    #: randomness is drawn on the CPU as StyleGAN2's is; a diffusion model's step noise is not).
     takes_sample_seeds: bool = False
 
     def __init__(self, config: GanConfig, with_discriminator: bool = True):

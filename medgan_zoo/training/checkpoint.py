@@ -65,16 +65,25 @@ def save_checkpoint(path: Path, gan, step: int, rng: torch.Generator, extra: dic
                                              metadata={"medgan_zoo_checkpoint": json.dumps(meta, default=str)}))
 
 
+def read_checkpoint_meta(path: Path) -> dict[str, Any]:
+    """A checkpoint's metadata alone (no tensor is read)."""
+    return _read(path, tensors=False)[1]
+
+
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    return _read(path, tensors=True)
+
+
+def _read(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads((handle.metadata() or {})["medgan_zoo_checkpoint"])
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            read = {key: handle.get_tensor(key) for key in handle.keys()} if tensors else {}
     except Exception as exc:
         raise MedganZooError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
-    return tensors, meta
+    return read, meta
 
 
 def restore_checkpoint(tensors: dict[str, torch.Tensor], meta: dict[str, Any], gan, rng: torch.Generator,

@@ -126,9 +126,9 @@ class Trainer:
         included), so the run continues as it started; a checkpoint written before checkpoints
         recorded it gives the run's own settings with the values such runs ran with
         (``GanConfig.resumed_unrecorded``)."""
-        from .checkpoint import CHECKPOINT, read_checkpoint
+        from .checkpoint import CHECKPOINT, read_checkpoint_meta
 
-        recorded = read_checkpoint(self.out / "checkpoints" / CHECKPOINT)[1].get("gan_config")
+        recorded = read_checkpoint_meta(self.out / "checkpoints" / CHECKPOINT).get("gan_config")
         if isinstance(recorded, dict):
             return recorded
         return spec.config.resumed_unrecorded(given)

@@ -24,7 +24,7 @@ def preset_values(preset: str) -> dict[str, Any]:
                 "sampling_steps": 1000}
     return {"channels": (32, 64, 64), "attention_levels": (False, False, True), "num_res_blocks": 1,
             "num_head_channels": 64, "num_train_timesteps": 1000, "schedule": "linear_beta",
-            "prediction": "epsilon", "lr": 5e-4, "batch_size": 16, "ema": True, "ema_decay": 0.999,
+            "prediction": "epsilon", "lr": 5e-4, "batch_size": 16, "ema": True, "ema_decay": 0.995,
             "sampler": "ddim", "sampling_steps": 50}
 
 
@@ -40,7 +40,7 @@ class DdpmConfig(GanConfig):
         default="paper",
         description="Named configuration filling the settings not given: 'paper' (MONAI's 2D DDPM tutorial: "
         "channels 128-256-256, attention on the two deeper levels, 1,000 steps, lr 2.5e-5, DDPM sampling; a GPU) "
-        "or 'fast' (channels 32-64-64, EMA, DDIM-50 sampling; minutes on a CPU at 32x32). None: all given.",
+        "or 'fast' (channels 32-64-64, EMA 0.995, DDIM-50 sampling; minutes on a CPU at 32x32). None: all given.",
     )
     channels: tuple[int, ...] = Field(default=(128, 256, 256), min_length=1,
                                       description="The U-Net's channels per level (multiples of norm_num_groups).")
@@ -60,7 +60,11 @@ class DdpmConfig(GanConfig):
     lr: float = Field(default=2.5e-5, gt=0, description="Adam learning rate.")
     betas: tuple[float, float] = Field(default=(0.9, 0.999), description="Adam betas.")
     batch_size: int = Field(default=64, ge=1, description="Real pairs per step.")
-    sampler: Sampler = Field(default="ddpm", description="Default sampler: 'ddpm' (ancestral) or 'ddim' (eta 0).")
+    latent_dim: int = Field(default=100, ge=1, description="Not used: a sample's noise has (C + K) x H x W values.")
+    sampler: Sampler = Field(
+        default="ddpm",
+        description="Default sampler: 'ddpm' (ancestral; at fewer steps than num_train_timesteps, DDIM's step with "
+        "eta 1 on the strided chain) or 'ddim' (eta 0).")
     sampling_steps: int = Field(default=1000, ge=1, description="Default number of sampling steps.")
 
     @classmethod

@@ -15,7 +15,8 @@ from medgan_zoo.sampling import sample_seed
 
 from .config import DdpmConfig
 
-#: Stream of a sample's own seed that its DDPM step noise comes from (0 is its initial noise z).
+#: Index mixed with a sample's own seed for its DDPM step noise (its initial noise z comes from the
+#: seed itself, StyleGAN2's layer noise from index 1).
 STEP_NOISE_STREAM = 2
 
 
@@ -73,20 +74,29 @@ class DdpmModel(GAN):
             raise ValueError(f"sampling_steps must be an integer from 1 to {c.num_train_timesteps}, got {steps!r}")
         net = generator or self.generator
         x = z.reshape(len(z), self.output_channels, c.resolution, c.resolution)
-        schedule = scheduler(c, kind)
+        full = kind == "ddpm" and steps == c.num_train_timesteps
+        # DDPM over every timestep is MONAI's DDPMScheduler; strided DDPM is DDIM's step with eta 1
+        # (the ancestral sampler of the strided chain): DDPMScheduler.step always goes from t to t - 1
+        schedule = scheduler(c, "ddpm" if full else "ddim")
         schedule.set_timesteps(steps, device=x.device)
+        if not full:  # from T - 1 down by MONAI's DDIM stride (its step goes to t - T // steps; set_timesteps'
+            stride = c.num_train_timesteps // steps  # linspace does not), the last step to the predicted x0
+            schedule.timesteps = torch.arange(c.num_train_timesteps - 1, -1, -stride, device=x.device)[:steps]
         noise = None
         if kind == "ddpm":
             if seeds is None:
                 raise ValueError("DDPM sampling draws each sample's step noise from its seed: pass seeds")
             noise = [torch.Generator(device=x.device).manual_seed(sample_seed(int(s), STEP_NOISE_STREAM))
                      for s in seeds.tolist()]
-        for t in schedule.timesteps:
-            out = net(x, timesteps=torch.full((len(x),), int(t), device=x.device, dtype=torch.long)).to(x.dtype)
+        extra = {} if full else {"eta": 0.0 if noise is None else 1.0}
+        timesteps = schedule.timesteps.tolist()  # Python ints: no host sync in MONAI's indexing
+        for k, t in enumerate(timesteps):
+            out = net(x, timesteps=torch.full((len(x),), t, device=x.device, dtype=torch.long)).to(x.dtype)
+            last = 1 if k == len(timesteps) - 1 and not full else 0  # the predicted x0, not x at t - stride
             if noise is None:
-                x = schedule.step(out, t, x)[0]  # DDIM, eta 0: no noise
+                x = schedule.step(out, t, x, **extra)[last]  # DDIM, eta 0: no noise
             else:  # MONAI draws a whole batch's noise from one generator: one call per sample instead
-                x = torch.cat([schedule.step(out[i:i + 1], t, x[i:i + 1], generator=g)[0]
+                x = torch.cat([schedule.step(out[i:i + 1], t, x[i:i + 1], generator=g, **extra)[last]
                                for i, g in enumerate(noise)])
         return x.clamp(-1, 1)
 
