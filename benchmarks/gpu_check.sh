@@ -34,8 +34,11 @@ run 80 spade_256 python3 spade_step.py --device cuda --resolution 256 --batch-si
   --layouts fast official --out "$OUT"
 # ddpm (plugins/diffusion, fast preset at 64x64): its step against a plain MONAI loop, and images/s of
 # DDIM-50 and DDPM-1000 against DCGAN (256 samples each)
-run 150 ddpm_64 python3 diffusion_step.py --device cuda --resolution 64 --steps 20 --rounds 2 --samples 256 \
+run 120 ddpm_64 python3 diffusion_step.py --device cuda --resolution 64 --steps 20 --rounds 2 --samples 256 \
   --ddpm-steps 1000 --out "$OUT"
+# ddpm-spade (SPADEDiffusionModelUNet): the same comparison, DDPM at 100 steps to fit its cap
+run 60 ddpm_spade_64 python3 diffusion_step.py --model ddpm-spade --device cuda --resolution 64 --steps 20 \
+  --rounds 2 --samples 64 --ddpm-steps 100 --out "$OUT"
 # the peer last: its CUDA kernels compile at import (skipped in the table if that overruns its cap)
 run 150 sg2_peer_128 python3 stylegan2_step.py --resolution 128 --batch-size 32 --peer only \
   --steps 32 --cap 20 --samples 0 --out "$OUT"

@@ -235,6 +235,9 @@ class GanSpec(PluginSpec):
     resolutions: tuple[int, ...] = Field(
         default=(32, 64, 128, 256), min_length=1, description="Square resolutions it supports."
     )
+    search_space: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[\w./-]+\.ya?ml$", description="Its "
+                                     "default sweep space, a YAML file in its package, 'package:file.yaml' (None: "
+                                     "Table 1).")
 
     @field_validator("resolutions")
     @classmethod
@@ -307,22 +310,18 @@ class MetricSpec(PluginSpec):
 
     better: Literal["lower", "higher"] = Field(description="Which direction of its headline is better.")
     column: str | None = Field(default=None, description="Title of its column in study tables (None: the name).")
-    quick: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Config values of the quick scale (CI, demos, phantoms); the paper scale uses the defaults.",
-    )
+    quick: dict[str, Any] = Field(default_factory=dict, description="Config values of the quick scale (CI, demos, "
+                                  "phantoms); the paper scale uses the defaults.")
     default: bool = Field(default=False, description="Evaluated when no metrics are named (evaluate, study).")
+    every_study: bool = Field(default=False, description="A column of every study table, even when the metrics named "
+                              "leave it out (a cheap check every comparison needs), unless it cannot run here.")
     available: Callable[[], str | None] | str | None = Field(
-        default=None,
-        description="A function (or 'module:attribute') that returns why the metric cannot run on this machine "
-        "(e.g. missing weights), or None; a default metric that cannot run is left out with that reason.",
+        default=None, description="A function (or 'module:attribute') that returns why the metric cannot run on "
+        "this machine (e.g. missing weights), or None; a default metric that cannot run is left out with that reason.",
     )
     study: dict[str, Any] = Field(default_factory=dict, description="Config values the study evaluates models with.")
-    baseline: dict[str, Any] | None = Field(
-        default=None,
-        description="Config values to score the real training data itself, giving the study's real-data rows "
-        "(None: none).",
-    )
+    baseline: dict[str, Any] | None = Field(default=None, description="Config values to score the real training data "
+                                            "itself, giving the study's real-data rows (None: none).")
 
     @model_validator(mode="before")
     @classmethod

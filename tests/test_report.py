@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import medgan_zoo as zoo
 from medgan_zoo.errors import ConfigError
@@ -62,7 +63,6 @@ def page(models, tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report"
     hub = tmp_path_factory.mktemp("hub")
     old = os.environ.pop("MEDGAN_ZOO_INCEPTION_WEIGHTS", None)
-    import torch
 
     real_hub, torch.hub.get_dir = torch.hub.get_dir, lambda: str(hub)  # no Inception weights here
     try:
@@ -130,6 +130,33 @@ def test_a_perfect_generator_is_not_called_distinguishable(models, tmp_path):
     assert test["low"] <= 0.5 <= test["high"]
     html = unescape((tmp_path / "r" / "index.html").read_text())
     assert f"<td class='number'>{test['accuracy']:.3f}</td><td>[{test['low']:.3f}, {test['high']:.3f}]</td>" in html
+    # new subjects are as far from the training images as the real test subjects: about 1% near-copies
+    panel = json.loads((tmp_path / "r" / "report.json").read_text())["models"][0]["memorisation"]
+    assert panel["near_copy_fraction"] <= 0.05 and 0.7 < panel["ratio"] < 1.4, panel
+
+
+class TrainingCopier(FreshPhantomSubjects):
+    """A generator that returns its training slices: every sample a near-copy."""
+
+    def sample(self, n, seed=0, device=None):
+        from medgan_zoo.sampling import Samples
+
+        real = zoo.load_dataset("acdc-phantom", None, "train", 32, **DATA)
+        rows = torch.arange(n) % len(real)
+        return Samples(real.images[rows], real.masks[rows], seed, real.label_map)
+
+
+def test_the_memorisation_panel_shows_a_copier_as_all_near_copies(models, tmp_path):
+    copier = TrainingCopier(zoo.load(models[0]).info)
+    zoo.report([copier, models[1]], "acdc-phantom", out=tmp_path / "r", n=24, dataset_config=REPORT_DATA,
+               metric_config={**UNET, "memorisation": {"pairs": 2}}, progress=False, permutations=50)
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    copied, model = (m["memorisation"] for m in data["models"])
+    assert copied["near_copy_fraction"] == 1.0 and copied["ratio"] < 1e-5  # distances 0 up to rounding
+    assert model["near_copy_fraction"] < 1.0 and model["ratio"] > 0
+    html = unescape((tmp_path / "r" / "index.html").read_text())
+    assert "<td>dcgan</td><td class='number'>100.0%</td><td>1.0%</td>" in html
+    assert (tmp_path / "r" / copied["figure"]).is_file() and (tmp_path / "r" / copied["pairs"]).is_file()
 
 
 def test_with_inception_weights_both_spaces_are_shown(models, random_inception, tmp_path):
@@ -152,6 +179,9 @@ def test_bad_input_is_refused_with_names(models, tmp_path):
         zoo.report([liver], "acdc-phantom", out=tmp_path / "r", dataset_config=DATA, progress=False)
     with pytest.raises(ConfigError, match="UMAP with 15 neighbours needs more samples per model: -n 16 at least"):
         zoo.report([models[0]], "acdc-phantom", out=tmp_path / "r", n=10, progress=False)
+    with pytest.raises(ConfigError, match="metric 'memorisation'.*unknown key 'copy_quantle'.*'copy_quantile'"):
+        zoo.report([models[0]], "acdc-phantom", out=tmp_path / "r", metric_config={"memorisation": {
+            "copy_quantle": 0.1}}, progress=False)
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="exists and is not a report folder"):

@@ -41,7 +41,7 @@ def test_metric_must_say_which_direction_is_better():
 def test_gan_resolutions_are_sorted_and_unique():
     spec = GanSpec(name="g", summary="G.", factory=dict, resolutions=(128, 32, 32))
     assert spec.resolutions == (32, 128)
-    assert spec.requirements() == {"conditional": False, "resolutions": (32, 128)}
+    assert spec.requirements() == {"conditional": False, "resolutions": (32, 128), "search_space": None}
 
 
 def test_specs_are_immutable():

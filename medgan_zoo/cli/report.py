@@ -22,13 +22,15 @@ from . import options as opt
 @opt.device
 @click.option("--set", "settings", multiple=True, metavar="METRIC.KEY=VALUE",
               help="dataset.KEY for the data set; METRIC.KEY for the metric whose network gives a feature space "
-              "(the U-Net FD metric's reference U-Net: the same settings reuse its cached network).")
+              "(the U-Net FD metric's reference U-Net: the same settings reuse its cached network) or draws the "
+              "near-copy panel (its features, copy_quantile, pairs).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Report folder.")
 def report_command(models: tuple[str, ...], dataset: str, data_root: Path | None, count: int, seed: int,
                    scale: str, inception_weights: Path | None, device: str | None, settings: tuple[str, ...],
                    out: Path) -> None:
     """One offline HTML page for MODELS: samples beside real slices (Fig. 5), their evaluation results,
-    and UMAP of U-Net and Inception features with a kNN two-sample number (Fig. 6)."""
+    UMAP of U-Net and Inception features with a kNN two-sample number (Fig. 6), and near-copies
+    (distances to the nearest training images against real test images', closest pairs)."""
     from ..reporting.build import report
 
     metric_config, dataset_config = opt.metric_settings(settings)

@@ -17,7 +17,8 @@ from . import options as opt
 @click.option("--scale", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
 @click.option("--steps", type=int, help="Training steps per GAN (quick: 300, paper: 20,000, StyleGAN2 its kimg).")
 @click.option("--resolution", type=int, help="Training resolution (quick: 32, paper: 128).")
-@click.option("--metrics", help="Comma-separated metrics (default: those marked default that can run here).")
+@click.option("--metrics", help="Comma-separated metrics (default: those marked default that can run here); the "
+              "near-copy fraction is a column of every study.")
 @click.option("-n", "count", type=int, help="Samples per GAN (quick: 256, paper: 10,000).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="NAME.KEY=VALUE",

@@ -36,7 +36,8 @@ _study_folder = click.option("--from", "folder", type=click.Path(path_type=Path,
 @click.option("--study", "study_name", required=True, help="Study name; workers with the same one join it.")
 @_storage
 @click.option("--space", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML search space (default: the paper's Table 1, medgan_zoo/search/table1.yaml).")
+              help="YAML search space (default: the GAN's own when its plugin ships one, as the diffusion models do; "
+              "else the paper's Table 1, medgan_zoo/search/table1.yaml).")
 @click.option("--objective", default="fid", show_default=True,
               help="Metric to optimise, or two comma-separated (fid,dice: a two-objective study).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")

@@ -3,6 +3,8 @@ sample is to its nearest training image; FID cannot see a GAN that copies its tr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -56,6 +58,65 @@ class PrdcMetric:
         return MetricResult(values=values, headline="coverage", shown=("precision", "recall", "density", "coverage"))
 
 
+@dataclass
+class NearestTraining:
+    """Each sample's and each real test image's distance to its nearest training image (and the
+    sample's neighbour), with the near-copy threshold: the ``quantile`` of the test images'."""
+
+    sample_distance: Tensor
+    sample_neighbour: Tensor
+    test_distance: Tensor
+    quantile: float
+
+    @property
+    def scale(self) -> float:
+        """The real test images' median distance: the unit of the ratios."""
+        return float(self.test_distance.median())
+
+    @property
+    def threshold(self) -> float:
+        return float(torch.quantile(self.test_distance, self.quantile))
+
+    def ratios(self) -> tuple[Tensor, Tensor]:
+        """Samples' and test images' distances over the test images' median (theirs: median 1)."""
+        return self.sample_distance / self.scale, self.test_distance / self.scale
+
+    def near_copies(self) -> Tensor:
+        """Which samples lie closer to a training image than all but ``quantile`` of the test images."""
+        return self.sample_distance < self.threshold
+
+    def closest(self, count: int) -> Tensor:
+        """The ``count`` samples nearest a training image, nearest first."""
+        return self.sample_distance.argsort()[:count]
+
+    def summary(self) -> dict[str, float]:
+        return {"nn_distance_median": float(self.sample_distance.median()),
+                "real_test_nn_distance_median": self.scale,
+                "ratio": float(self.sample_distance.median()) / self.scale,
+                "near_copy_threshold": self.threshold,
+                "near_copy_fraction": float(self.near_copies().double().mean())}
+
+
+def nearest_training(train: Tensor, test: Tensor, samples: Tensor, quantile: float) -> NearestTraining:
+    """Distances to the nearest training image in one feature space (features as rows)."""
+    sample_d, sample_i = nearest(samples, train)
+    test_d, _ = nearest(test, train)
+    return NearestTraining(sample_d, sample_i, test_d, quantile)
+
+
+def pairs_grid(found: NearestTraining, samples, train, count: int):
+    """The ``count`` closest pairs as an overlay grid: each sample beside its nearest training image."""
+    from ..data.preview import overlay_grid
+
+    order = found.closest(count)
+    images = torch.stack([t for i in order for t in (samples.images[i], train.images[found.sample_neighbour[i]])])
+    masks = torch.stack([t for i in order for t in (samples.masks[i], train.masks[found.sample_neighbour[i]])])
+    return overlay_grid(images, masks, columns=2)
+
+
+PAIRS_TITLE = "closest pairs: generated sample | its nearest training image"
+
+
 class MemorisationMetric:
     def __init__(self, config: MemorisationConfig):
         self.config = config
@@ -64,28 +125,14 @@ class MemorisationMetric:
         c = self.config
         train, test = ctx.real("train"), ctx.real(ctx.eval_split)
         embed, _ = _space(ctx, c.features)
-        train_f = embed(train.images)
-        sample_d, sample_i = nearest(embed(ctx.samples.images), train_f)
-        test_d, _ = nearest(embed(test.images), train_f)
-        threshold = float(torch.quantile(test_d, c.copy_quantile))
-        result = {
-            "nn_distance_median": float(sample_d.median()),
-            "real_test_nn_distance_median": float(test_d.median()),
-            "ratio": float(sample_d.median() / test_d.median()),
-            "near_copy_threshold": threshold,
-            "near_copy_fraction": float((sample_d < threshold).double().mean()),
-            "features": c.features,
-        }
+        found = nearest_training(embed(train.images), embed(test.images), embed(ctx.samples.images), c.copy_quantile)
+        result: dict = {**found.summary(), "features": c.features}
         if c.pairs and ctx.out is not None:
-            from ..data.preview import overlay_grid, save_grid
+            from ..data.preview import save_grid
 
-            order = sample_d.argsort()[: c.pairs]
-            images = torch.stack([t for i in order for t in (ctx.samples.images[i], train.images[sample_i[i]])])
-            masks = torch.stack([t for i in order for t in (ctx.samples.masks[i], train.masks[sample_i[i]])])
             path = ctx.out / "memorisation_pairs.png"
             ctx.out.mkdir(parents=True, exist_ok=True)
-            save_grid(overlay_grid(images, masks, columns=2), path,
-                      "closest pairs: generated sample | its nearest training image", train.label_map)
+            save_grid(pairs_grid(found, ctx.samples, train, c.pairs), path, PAIRS_TITLE, train.label_map)
             result["pairs_image"] = path.name
         # real test images: the quantile the threshold is taken at, and a ratio of 1
         return MetricResult(values=result, headline="near_copy_fraction", shown=("near_copy_fraction", "ratio"),

@@ -49,6 +49,6 @@ def register_metrics(register: Register) -> None:
     ))
     register(MetricSpec(
         name="memorisation", better="lower", config=configs.MemorisationConfig,
-        factory=f"{_PKG}.neighbours:MemorisationMetric", column="near-copies", default=True,
+        factory=f"{_PKG}.neighbours:MemorisationMetric", column="near-copies", default=True, every_study=True,
         summary="Nearest-training-image distances of samples; fraction of near-copies; closest pairs image.",
     ))

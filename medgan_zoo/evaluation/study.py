@@ -42,7 +42,8 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     whose evaluation of the same metrics, scale, seed and sample count finished is read back, not
     re-run. Each cell's stages are reported (stderr and ``out/study.log``). ``gan_config`` holds
     config fields per GAN name (``{"ddpm": {"preset": "fast"}}``); GANs not named train with defaults.
-    ``metrics`` defaults to the metrics marked ``default`` that can run here. Each metric is a column
+    ``metrics`` defaults to the metrics marked ``default`` that can run here; those marked
+    ``every_study`` (memorisation's near-copy fraction) are added to any choice. Each metric is a column
     (its headline); a metric's ``study`` settings apply to the models, and a metric with ``baseline``
     settings also scores the real training data, giving the real-data rows.
     """
@@ -73,6 +74,8 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     given_steps, steps = steps, steps or preset["steps"]
     resolution = resolution or preset["resolution"]
     metrics = list(metrics) if metrics else default_metrics()
+    metrics += [m for m, spec in registry.metrics.items()
+                if spec.every_study and m not in metrics and spec.unavailable() is None]
     specs = {m: registry.metrics[m] for m in metrics}
     n = n or (QUICK_SAMPLES if scale == "quick" else None)
     data_roots = data_roots or {}

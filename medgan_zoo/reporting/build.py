@@ -64,8 +64,10 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
            progress: bool = True) -> Path:
     """Write ``out/index.html`` for ``models`` (folders, ``hf://`` names, catalogue names or
     ``GanModel`` objects) trained on ``dataset``: Fig. 5 (sample grids beside real slices), their
-    evaluation results, and Fig. 6 (UMAP of U-Net and, with weights, Inception features, each panel
-    with a kNN two-sample test). ``metric_config`` holds the settings of the metrics whose
+    evaluation results, Fig. 6 (UMAP of U-Net and, with weights, Inception features, each panel
+    with a kNN two-sample test) and memorisation (per model, the distances of its samples to their
+    nearest training images beside those of real test images, its near-copies and closest pairs;
+    settings from ``metric_config["memorisation"]``). ``metric_config`` holds the settings of the metrics whose
     networks give the feature spaces (the U-Net FD metric's reference U-Net): the same settings
     reuse the same cached network. The real side of Fig. 6 is the test split (neither the generators
     nor the feature networks saw it), at most ``per_subject`` slices per subject at seeded random
@@ -88,6 +90,10 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
         raise ConfigError(f"UMAP with {neighbours} neighbours needs more samples per model: -n {neighbours + 1} at "
                           f"least (got {n})")
     spec = get_registry().datasets[dataset]
+    from ..metric import config_at_scale
+
+    memorisation = config_at_scale(get_registry().metrics["memorisation"], scale,  # bad settings: before any work
+                                   dict((metric_config or {}).get("memorisation", {})))
     loaded = [(source, source if hasattr(source, "sample") else load(source)) for source in models]
     labels = [_label(source, model) for source, model in loaded]
     where = {(m.info.dataset, m.info.resolution) for _, m in loaded}
@@ -162,6 +168,12 @@ def report(models: list[Any], dataset: str, *, out: str | Path, data_root: str |
                                "weights_sha256": space.weights_sha256,
                                "tests": {label: t.as_dict() for label, t in zip(labels, tests, strict=True)}})
             bar.update(min(stages, bar.done + len(loaded)))
+        bar.note(f"memorisation: nearest training images of {n} samples per model")
+        from .memorisation import Memorisation, unet_embedding
+
+        panel = Memorisation(real, held_out, memorisation, unet_embedding(spaces))
+        for entry, batch in zip(entries, samples, strict=True):
+            entry["memorisation"] = panel.model(batch, entry["label"], entry["slug"], out)
         import umap
 
         from .._version import __version__

@@ -175,6 +175,7 @@ def render(data: dict[str, Any]) -> str:
         if declined:
             parts.append(f"<p class='note'>No p-value or interval: {escape(declined[0])}. At that size the test is "
                          "not meaningful; an accuracy, where shown, describes these points only.</p>")
+    parts += _memorisation(data["models"])
     umap = data["umap"]
     parts.append("<h2>How this page was made</h2><ul>")
     parts.append(f"<li>{data['samples']} samples per model (seed {data['seed']}); feature spaces at the "
@@ -194,3 +195,41 @@ def render(data: dict[str, Any]) -> str:
                  "<code>report.json</code>.</li></ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _memorisation(models: list[dict[str, Any]]) -> list[str]:
+    """Per model: its near-copy fraction beside the real test images', the ECDF of distance ratios
+    and the closest pairs."""
+    shown = [m for m in models if m.get("memorisation")]
+    if not shown:
+        return []
+    first = shown[0]["memorisation"]
+    parts = ["<h2>Memorisation: are the samples new images or copies of training ones?</h2>",
+             "<p>For every sample, the distance to its nearest training image; for every real test image (a subject "
+             "no model saw), the same distance. Both are divided by the test images' median, so the real test curve "
+             "(grey) passes 1 at its middle. A model that draws new images like the real ones has a curve on top of "
+             "the grey one; a curve shifted to the left holds images closer to training images than new images of "
+             f"new subjects are. A <b>near-copy</b> is a sample closer than all but {first['copy_quantile']:.0%} of "
+             f"the test images (the dotted line): about {first['copy_quantile']:.0%} of the samples of a model that "
+             "copies nothing, 100% of one that returns its training set (a low FID cannot tell them apart). "
+             f"Distances in {escape(first['features'])} space.</p>",
+             "<table><tr><th>model</th><th>near-copies</th><th>new images (real test)</th>"
+             "<th>median ratio</th><th>samples</th><th>real test images</th></tr>"]
+    for m in shown:
+        r = m["memorisation"]
+        parts.append(f"<tr><td>{escape(m['label'])}</td><td class='number'>{r['near_copy_fraction']:.1%}</td>"
+                     f"<td>{r['copy_quantile']:.1%}</td><td>{r['ratio']:.3g}</td><td>{r['samples']}</td>"
+                     f"<td>{r['test_images']}</td></tr>")
+    parts.append("</table>")
+    for m in shown:
+        r = m["memorisation"]
+        parts.append(f"<h3>{escape(m['label'])}: memorisation</h3><div class='row'>")
+        parts.append(f"<figure><img src='{escape(r['figure'])}' alt='{escape(m['label'])} nearest-training "
+                     "distance ratios'><figcaption>Distance to the nearest training image over the real test "
+                     "median: samples against real test images.</figcaption></figure>")
+        if r.get("pairs"):
+            parts.append(f"<figure><a href='{escape(r['pairs'])}'><img src='{escape(r['pairs'])}' "
+                         f"alt='{escape(m['label'])} closest pairs'></a><figcaption>Its closest samples (left) beside "
+                         "their nearest training images (right), nearest first.</figcaption></figure>")
+        parts.append("</div>")
+    return parts

@@ -74,7 +74,8 @@ def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | Non
 
     ``trials`` is the study's total of finished trials (completed, pruned or failed), whichever
     worker ran them; ``objective`` one metric name or two (FID and Dice: a two-objective study);
-    ``space`` a YAML space file (None: the paper's Table 1); ``fixed`` GAN config fields every
+    ``space`` a YAML space file (None: the GAN's own space when its plugin ships one, else the
+    paper's Table 1); ``fixed`` GAN config fields every
     trial uses (they leave the space); ``storage`` None for the journal file in ``out`` (default
     ``sweeps/STUDY``) or a ``postgresql://`` URL that workers on other machines join.
     """
@@ -84,10 +85,10 @@ def sweep(gan: str, dataset: str, *, trials: int, study: str, storage: str | Non
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     objectives = [o.strip() for o in objective.split(",")] if isinstance(objective, str) else list(objective)
     folder = Path(out) if out is not None else default_folder(study)
-    loaded = load_space(space)
     from ..registry import get_registry
 
     get_registry().gans[gan]  # an unknown GAN or data set fails here, with suggestions
+    loaded = load_space(space, gan)
     dataset_config = {"val_fraction": VAL_FRACTION, **(dataset_config or {})}
     if not dataset_config["val_fraction"]:
         raise ConfigError("a sweep selects models on a validation split: dataset.val_fraction must be above 0 "

@@ -1,6 +1,7 @@
 """Search spaces as data: a YAML file of parameters, each a GAN config field with its values.
 
-The default is the paper's Table 1 (``table1.yaml`` in this package). A parameter is sampled for a
+The default is the paper's Table 1 (``table1.yaml`` in this package), or a GAN's own space when its
+spec names one (``GanSpec.search_space``: the diffusion models' widths and schedules). A parameter is sampled for a
 GAN only when the GAN's config has its field (and, with ``only``, the GAN is listed), so one space
 serves the whole DCGAN family and SPADE or StyleGAN2 sample what they have.
 """
@@ -150,11 +151,33 @@ def default_space_path() -> Path:
     return Path(str(resources.files("medgan_zoo.search").joinpath("table1.yaml")))
 
 
-def load_space(path: str | Path | None = None) -> SearchSpace:
-    """Read a space file (None: the paper's Table 1); errors name the file and the key."""
+def space_of(gan: str) -> Path:
+    """The GAN's own space file (its spec's ``search_space``), or the paper's Table 1."""
+    from ..registry import get_registry
+
+    spec = get_registry().gans[gan]
+    if spec.search_space is None:
+        return default_space_path()
+    package, name = spec.search_space.split(":", 1)
+    try:
+        path = Path(str(resources.files(package).joinpath(name)))
+    except ModuleNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise ConfigError(f"{spec.label} names its search space {spec.search_space!r}, which is not installed "
+                          "(reinstall the plugin, or give --space FILE)")
+    return path
+
+
+def load_space(path: str | Path | None = None, gan: str | None = None) -> SearchSpace:
+    """Read a space file (None: ``gan``'s own space, or the paper's Table 1); errors name the file
+    and the key."""
     import yaml
 
-    path = Path(path).expanduser() if path is not None else default_space_path()
+    if path is not None:
+        path = Path(path).expanduser()
+    else:
+        path = space_of(gan) if gan is not None else default_space_path()
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""The ``ddpm`` config (pydantic only, so discovery stays light)."""
+"""The ``ddpm`` and ``ddpm-spade`` configs (pydantic only, so discovery stays light)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from medgan_zoo.gans.config import GanConfig
+from medgan_zoo.gans.mask_sources import MaskSourceConfig
 
 Preset = Literal["paper", "fast"]
 Sampler = Literal["ddpm", "ddim"]
@@ -47,7 +48,8 @@ class DdpmConfig(GanConfig):
     attention_levels: tuple[bool, ...] = Field(default=(False, True, True),
                                                description="Self-attention at each level.")
     num_res_blocks: int = Field(default=1, ge=1, description="Residual blocks per level.")
-    num_head_channels: int = Field(default=256, ge=1, description="Channels per attention head.")
+    num_head_channels: int = Field(default=256, ge=1, description="Channels per attention head (a level narrower "
+                                   "than this attends with one head of its width).")
     norm_num_groups: int = Field(default=32, ge=1, description="Groups of the group norms.")
     num_train_timesteps: int = Field(default=1000, ge=2, description="Diffusion steps of training (T).")
     schedule: Literal["linear_beta", "scaled_linear_beta", "sigmoid_beta", "cosine"] = Field(
@@ -83,7 +85,41 @@ class DdpmConfig(GanConfig):
         bad = [c for c in self.channels if c % self.norm_num_groups]
         if bad:
             raise ValueError(f"channels {list(bad)} are not multiples of norm_num_groups={self.norm_num_groups}")
+        split = [w for w, attends in zip(self.channels, self.attention_levels, strict=True)
+                 if attends and w % min(self.num_head_channels, w)]
+        if split:
+            raise ValueError(f"attended levels of {list(split)} channels do not split into heads of "
+                             f"num_head_channels={self.num_head_channels}")
         if self.sampling_steps > self.num_train_timesteps:
             raise ValueError(f"sampling_steps={self.sampling_steps} exceeds num_train_timesteps="
                              f"{self.num_train_timesteps}")
         return self
+
+
+def spade_preset_values(preset: str) -> dict[str, Any]:
+    """``ddpm``'s preset with SPADE normalisation: ``paper`` keeps MONAI's default of 128 channels in
+    SPADE's shared mask convolution (``SPADEDiffusionModelUNet``), ``fast`` 64."""
+    return {**preset_values(preset), "spade_intermediate_channels": 128 if preset == "paper" else 64}
+
+
+class DdpmSpadeConfig(DdpmConfig, MaskSourceConfig):
+    """A denoising diffusion model of the image that paints a given mask: MONAI's
+    ``SPADEDiffusionModelUNet`` (SPADE normalisation, Park et al. 2019, in the decoder) with the
+    masks from ``mask_source`` when sampling is given none, as the SPADE GAN."""
+
+    preset: Preset | None = Field(
+        default="paper",
+        description="Named configuration filling the settings not given: 'paper' (ddpm's paper preset, MONAI's "
+        "2D DDPM tutorial, with SPADE normalisation; no pixel-space SPADE DDPM is published, docs/fidelity.md) or "
+        "'fast' (ddpm's fast preset with SPADE). None: all given.",
+    )
+    spade_intermediate_channels: int = Field(
+        default=128, ge=1, description="Channels of SPADE's shared convolution on the mask (MONAI's default 128).")
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Fill the fields not given from the preset."""
+        preset = data.get("preset", "paper")
+        if preset in ("paper", "fast"):
+            data = {**spade_preset_values(preset), **data}
+        return data

@@ -5,33 +5,26 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from monai.networks.nets import DiffusionModelUNet
-from monai.networks.schedulers import DDIMScheduler, DDPMScheduler
 from torch import Tensor, nn
 
 from medgan_zoo.gans.base import GAN, StepContext
-from medgan_zoo.sampling import sample_seed
 
 from .config import DdpmConfig
-
-#: Index mixed with a sample's own seed for its DDPM step noise (its initial noise z comes from the
-#: seed itself, StyleGAN2's layer noise from index 1).
-STEP_NOISE_STREAM = 2
+from .sampling import adam, denoise, denoising_loss, scheduler
 
 
 def denoiser(config: DdpmConfig, in_channels: int, out_channels: int) -> DiffusionModelUNet:
     return DiffusionModelUNet(
         spatial_dims=2, in_channels=in_channels, out_channels=out_channels, channels=config.channels,
         attention_levels=config.attention_levels, num_res_blocks=config.num_res_blocks,
-        num_head_channels=config.num_head_channels, norm_num_groups=config.norm_num_groups)
+        num_head_channels=head_channels(config), norm_num_groups=config.norm_num_groups)
 
 
-def scheduler(config: DdpmConfig, kind: str = "ddpm") -> DDPMScheduler | DDIMScheduler:
-    """MONAI's scheduler for the config's schedule and prediction (clipping x0 to [-1, 1])."""
-    cls = DDIMScheduler if kind == "ddim" else DDPMScheduler
-    return cls(num_train_timesteps=config.num_train_timesteps, schedule=config.schedule,
-               prediction_type=config.prediction, clip_sample=True)
+def head_channels(config: DdpmConfig) -> list[int]:
+    """Channels per attention head at each level: ``num_head_channels``, or one head of the
+    level's width where the level is narrower."""
+    return [min(config.num_head_channels, width) for width in config.channels]
 
 
 class DdpmModel(GAN):
@@ -56,8 +49,6 @@ class DdpmModel(GAN):
         """The initial noise x_T of one sample, flattened: (C + K) x H x W."""
         return self.output_channels * self.config.resolution**2
 
-    # -- sampling -------------------------------------------------------------------------------
-
     @torch.no_grad()
     def generate(  # type: ignore[override]  # the diffusion model's sampling options
         self, z: Tensor, generator: nn.Module | None = None, seeds: Tensor | None = None,
@@ -65,58 +56,19 @@ class DdpmModel(GAN):
     ) -> Tensor:
         """Denoise x_T = ``z`` (reshaped to [N, C+K, H, W]) with ``sampler`` ('ddpm' or 'ddim',
         default the config's) over ``sampling_steps`` steps (default the config's)."""
-        c = self.config
-        kind = sampler or c.sampler
-        if kind not in ("ddpm", "ddim"):
-            raise ValueError(f"sampler must be 'ddpm' or 'ddim', got {kind!r}")
-        steps = c.sampling_steps if sampling_steps is None else sampling_steps
-        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= c.num_train_timesteps:
-            raise ValueError(f"sampling_steps must be an integer from 1 to {c.num_train_timesteps}, got {steps!r}")
         net = generator or self.generator
-        x = z.reshape(len(z), self.output_channels, c.resolution, c.resolution)
-        full = kind == "ddpm" and steps == c.num_train_timesteps
-        # DDPM over every timestep is MONAI's DDPMScheduler; strided DDPM is DDIM's step with eta 1
-        # (the ancestral sampler of the strided chain): DDPMScheduler.step always goes from t to t - 1
-        schedule = scheduler(c, "ddpm" if full else "ddim")
-        schedule.set_timesteps(steps, device=x.device)
-        if not full:  # from T - 1 down by MONAI's DDIM stride (its step goes to t - T // steps; set_timesteps'
-            stride = c.num_train_timesteps // steps  # linspace does not), the last step to the predicted x0
-            schedule.timesteps = torch.arange(c.num_train_timesteps - 1, -1, -stride, device=x.device)[:steps]
-        noise = None
-        if kind == "ddpm":
-            if seeds is None:
-                raise ValueError("DDPM sampling draws each sample's step noise from its seed: pass seeds")
-            noise = [torch.Generator(device=x.device).manual_seed(sample_seed(int(s), STEP_NOISE_STREAM))
-                     for s in seeds.tolist()]
-        extra = {} if full else {"eta": 0.0 if noise is None else 1.0}
-        timesteps = schedule.timesteps.tolist()  # Python ints: no host sync in MONAI's indexing
-        for k, t in enumerate(timesteps):
-            out = net(x, timesteps=torch.full((len(x),), t, device=x.device, dtype=torch.long)).to(x.dtype)
-            last = 1 if k == len(timesteps) - 1 and not full else 0  # the predicted x0, not x at t - stride
-            if noise is None:
-                x = schedule.step(out, t, x, **extra)[last]  # DDIM, eta 0: no noise
-            else:  # MONAI draws a whole batch's noise from one generator: one call per sample instead
-                x = torch.cat([schedule.step(out[i:i + 1], t, x[i:i + 1], generator=g, **extra)[last]
-                               for i, g in enumerate(noise)])
-        return x.clamp(-1, 1)
-
-    # -- training -------------------------------------------------------------------------------
+        x = z.reshape(len(z), self.output_channels, self.config.resolution, self.config.resolution)
+        return denoise(self.config, lambda x_t, t: net(x_t, timesteps=t), x, seeds, sampler, sampling_steps)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        c = self.config
-        fused = {"fused": True} if next(self.generator.parameters()).is_cuda else {}
-        self.optimizers = {"generator": torch.optim.Adam(self.generator.parameters(), lr=c.lr, betas=c.betas,
-                                                         **fused)}
+        cuda = next(self.generator.parameters()).is_cuda
+        self.optimizers = {"generator": adam(self.generator.parameters(), self.config, cuda)}
         return self.optimizers
 
     def loss(self, x0: Tensor, noise: Tensor, timesteps: Tensor) -> Tensor:
-        """The denoising loss: MSE between the network's prediction for x_t and its target (the
-        noise, or v), as MONAI's tutorials compute it."""
-        schedule = self.noise_schedule
-        noisy = schedule.add_noise(original_samples=x0, noise=noise, timesteps=timesteps)
-        prediction = self.generator(noisy, timesteps=timesteps)
-        target = noise if self.config.prediction == "epsilon" else schedule.get_velocity(x0, noise, timesteps)
-        return F.mse_loss(prediction.float(), target.float())
+        """The denoising loss of the joint image + mask ``x0``."""
+        return denoising_loss(self.config, self.noise_schedule, lambda x, t: self.generator(x, timesteps=t),
+                              x0, noise, timesteps)
 
     def train_step(self, ctx: StepContext) -> dict[str, Tensor]:
         x0 = ctx.batch()

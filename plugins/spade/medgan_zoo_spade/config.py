@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from medgan_zoo.gans.config import GanConfig
+from medgan_zoo.gans.mask_sources import MaskSourceConfig
 
 Preset = Literal["paper", "pyramid", "fast"]
 
@@ -39,7 +39,7 @@ def preset_values(preset: str, resolution: int) -> dict[str, Any]:
 
 PRESET_FIELDS = frozenset(preset_values("paper", 128))
 
-class SpadeConfig(GanConfig):
+class SpadeConfig(MaskSourceConfig):
     """SPADE (Park et al. 2019). ``preset`` fills every field of :data:`PRESET_FIELDS` that is not
     given; ``paper`` (default) is the published model. A recorded config keeps the conventions it
     was trained with (:attr:`ADDED_FIELDS`: 0.1.0's layout, and the PyTorch initialisation, {-1, 1}
@@ -128,16 +128,6 @@ class SpadeConfig(GanConfig):
     lr: float = Field(default=1e-4, gt=0, description="Generator learning rate (TTUR).")
     lr_d: float = Field(default=4e-4, gt=0, description="Discriminator learning rate (TTUR).")
     betas: tuple[float, float] = Field(default=(0.0, 0.9), description="Adam betas.")
-    mask_source: Literal["generator", "bank", "none"] = Field(
-        default="generator",
-        description="Masks when sampling without masks=: a small DCGAN trained on the training masks alongside "
-        "SPADE (the only source allowed in a published checkpoint), the training masks with augmentations "
-        "(local runs only: they are licensed ground truth), or none (masks must be given).",
-    )
-    mask_latent_dim: int = Field(default=64, ge=1, description="Latent size of the mask generator.")
-    mask_filters: int = Field(default=32, ge=8, le=512, description="Width of the mask generator.")
-    mask_lr: float = Field(default=2e-4, gt=0, description="Learning rate of the mask generator and its critic.")
-
     @classmethod
     def resumed_unrecorded(cls, data: dict[str, Any]) -> dict[str, Any]:
         """A run whose checkpoint predates recorded configs trained with PyTorch's init, {-1, 1}

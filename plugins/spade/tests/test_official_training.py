@@ -167,7 +167,9 @@ def test_a_model_recorded_before_these_conventions_samples_and_resumes_as_it_was
     expected = load_file(str(RECORDED / "expected_samples.safetensors"))
     masks = (torch.arange(4 * 32 * 32).reshape(4, 32, 32) // 7) % 4
     pairs = model.sample(4, seed=3, masks=masks)
-    assert torch.equal(pairs.images, expected["images"]) and torch.equal(pairs.masks, expected["masks"])
+    # the same numbers up to float rounding: CPUs with other vector units (AVX2, AVX-512) round differently
+    torch.testing.assert_close(pairs.images, expected["images"], rtol=0, atol=1e-5)
+    assert torch.equal(pairs.masks, expected["masks"])
 
     for name in ("config.json", "model.safetensors"):  # as an interrupted run leaves its folder: a checkpoint
         (run / name).unlink()

@@ -69,7 +69,9 @@ def test_a_model_recorded_before_kimg_and_the_8_layer_label_mapping_samples_and_
     assert (c.kimg, c.d_mapping_layers, c.gpus, c.r1_gamma) == (None, None, 1, recorded["r1_gamma"])
     expected = load_file(str(RECORDED / "expected_samples.safetensors"))
     pairs = model.sample(4, seed=3, classes=torch.tensor([0, 1, 2, 3]))
-    assert torch.equal(pairs.images, expected["images"]) and torch.equal(pairs.masks, expected["masks"])
+    # the same numbers up to float rounding: CPUs with other vector units (AVX2, AVX-512) round differently
+    torch.testing.assert_close(pairs.images, expected["images"], rtol=0, atol=1e-5)
+    assert torch.equal(pairs.masks, expected["masks"])
 
     for name in ("config.json", "model.safetensors"):  # as an interrupted run leaves its folder: a checkpoint
         (run / name).unlink()
