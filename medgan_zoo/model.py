@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from .atomic import atomic_write
 from .device import resolve_device
-from .errors import MedganZooError
+from .errors import ConfigError, MedganZooError
 from .gans.base import training_only
 from .handover import calling, check_generated, check_pairs, gan_label
 from .model_info import CARD_FILE, CONFIG_FILE, FORMAT, WEIGHTS_FILE, ModelInfo
@@ -287,8 +287,13 @@ class GanModel:
         hash to pin in a catalogue card."""
         import tempfile
 
+        from .gans.mask_sources import MaskBank
         from .hub import push_folder
 
+        if any(isinstance(module, MaskBank) and len(module.bank) for module in self.gan.modules()):
+            raise ConfigError(f"this {self.info.gan} model holds its training masks (mask_source='bank'), which are "
+                              "the data set's licensed ground truth: it stays local; to publish, train with "
+                              "mask_source='generator'")
         if directory is not None:
             return push_folder(self.save_pretrained(directory), repo_id, private, token)
         with tempfile.TemporaryDirectory() as tmp:

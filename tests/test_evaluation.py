@@ -78,7 +78,10 @@ def test_protocol_end_to_end_writes_reports(model, tmp_path):
     # each number beside what real data gets: the real data's Dice, 0 for a distance, the real
     # test images' near-copy rate
     assert dice["reference"] == {"dice": dice["sources"]["original"]["dice"]}
-    assert results["memorisation"]["reference"] == {"near_copy_fraction": 0.01, "ratio": 1.0}
+    m = results["memorisation"]["test_images"]  # the k-th of m test distances, k = max(1, floor(0.01 (m + 1)))
+    expected = max(1, int(0.01 * (m + 1))) / (m + 1)
+    assert results["memorisation"]["reference"] == {"near_copy_fraction": expected, "ratio": 1.0}
+    assert results["memorisation"]["expected_near_copy_fraction"] == expected
     assert f"| dice {dice['sources']['original']['dice']:.4g} |" in report and "| unet_fd 0 |" in report
     assert (tmp_path / "memorisation_pairs.png").is_file()
 
@@ -90,6 +93,45 @@ def test_memorisation_sees_a_gan_that_copies_its_training_set(real):
     fresh = evaluate(noise, "acdc-phantom", ["memorisation"], dataset_config=DATA)["memorisation"]
     assert copied["near_copy_fraction"] == 1.0 and copied["nn_distance_median"] < 1e-4
     assert fresh["near_copy_fraction"] == 0.0 and fresh["ratio"] > 1
+
+
+@pytest.mark.parametrize("test_images, per_subject", [(20, 1), (400, 1), (400, 20)])
+def test_a_model_drawing_like_the_test_images_scores_the_expected_near_copy_fraction(test_images, per_subject):
+    """The null of the near-copy fraction, by simulation: samples whose distances are drawn like the
+    test images' score k / (m + 1) on average (not the quantile: 1/21 with 20 test images), and the
+    test images' own rate, leaving each subject out, finds the same for independent images and a
+    higher rate when a subject's slices share their distance (20 slices per subject)."""
+    from medgan_zoo.evaluation.neighbours import NearestTraining
+
+    generator = torch.Generator().manual_seed(0)
+    subjects = torch.arange(test_images) // per_subject
+    fractions, own = [], []
+    for _ in range(1000):
+        test = torch.rand(test_images // per_subject, generator=generator)[subjects] + 1e-3 * torch.rand(
+            test_images, generator=generator)
+        samples = torch.rand(200, generator=generator)
+        found = NearestTraining(samples, torch.zeros(200, dtype=torch.long), test, 0.01, subjects)
+        fractions.append(float(found.near_copies().double().mean()))
+        own.append(found.test_near_copy_fraction())
+    expected = max(1, int(0.01 * (test_images + 1))) / (test_images + 1)
+    assert found.expected_fraction == pytest.approx(expected)
+    if per_subject == 1:
+        assert sum(fractions) / len(fractions) == pytest.approx(expected, rel=0.06)
+        assert sum(own) / len(own) == pytest.approx(max(1, int(0.01 * test_images)) / test_images, rel=0.15)
+    else:  # 20 subjects: the threshold is the smallest subject's distance, about 1/21 of fresh images
+        assert sum(fractions) / len(fractions) == pytest.approx(1 / 21, rel=0.1)
+        assert sum(own) / len(own) > 2 * expected
+
+
+def test_exact_duplicates_neither_hide_a_copier_nor_crash():
+    from medgan_zoo.evaluation.neighbours import NearestTraining
+
+    test = torch.cat([torch.zeros(12), torch.rand(8)])  # 12 test slices duplicate training slices (blank)
+    copier = NearestTraining(torch.zeros(10), torch.zeros(10, dtype=torch.long), test, 0.01)
+    assert copier.threshold == 0 and float(copier.near_copies().double().mean()) == 1.0
+    blank = NearestTraining(torch.rand(10), torch.zeros(10, dtype=torch.long), torch.zeros(20), 0.01)
+    summary = blank.summary()
+    assert summary["near_copy_fraction"] == 0.0 and summary["ratio"] != summary["ratio"]  # nan: no unit
 
 
 def test_unet_fd_ranks_real_data_above_noise_and_caches_its_reference(real):

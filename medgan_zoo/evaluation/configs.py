@@ -88,8 +88,9 @@ class MemorisationConfig(PluginConfig):
     features: Literal["pixels", "unet"] = Field(default="pixels", description="Space the distances are taken in.")
     copy_quantile: float = Field(
         default=0.01, gt=0, lt=1,
-        description="A sample is a near-copy when its distance to the closest training image is below this "
-        "quantile of the real test images' distances to the training set.",
+        description="A sample is a near-copy when its distance to the closest training image is at most the k-th "
+        "smallest of the m real test images' distances, k = max(1, floor(copy_quantile (m + 1))): k / (m + 1) of "
+        "images drawn like the test ones (reported; about copy_quantile when m is large).",
     )
     pairs: int = Field(default=8, ge=0, description="Closest sample/training pairs saved as an image.")
 

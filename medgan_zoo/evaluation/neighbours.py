@@ -3,8 +3,11 @@ sample is to its nearest training image; FID cannot see a GAN that copies its tr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -61,12 +64,16 @@ class PrdcMetric:
 @dataclass
 class NearestTraining:
     """Each sample's and each real test image's distance to its nearest training image (and the
-    sample's neighbour), with the near-copy threshold: the ``quantile`` of the test images'."""
+    sample's neighbour). A sample is a near-copy when its distance is at most the k-th smallest of
+    the m test images', k = max(1, floor(quantile (m + 1))): a sample drawn like the test images is
+    one with probability k / (m + 1) (:attr:`expected_fraction`), which is ``quantile`` only when
+    m is large."""
 
     sample_distance: Tensor
     sample_neighbour: Tensor
     test_distance: Tensor
     quantile: float
+    test_subjects: Tensor | None = None
 
     @property
     def scale(self) -> float:
@@ -74,37 +81,70 @@ class NearestTraining:
         return float(self.test_distance.median())
 
     @property
+    def rank(self) -> int:
+        return max(1, math.floor(self.quantile * (len(self.test_distance) + 1)))
+
+    @property
     def threshold(self) -> float:
-        return float(torch.quantile(self.test_distance, self.quantile))
+        return float(self.test_distance.sort().values[self.rank - 1])
+
+    @property
+    def expected_fraction(self) -> float:
+        """The near-copy fraction of a model whose samples are exchangeable with the test images."""
+        return self.rank / (len(self.test_distance) + 1)
 
     def ratios(self) -> tuple[Tensor, Tensor]:
         """Samples' and test images' distances over the test images' median (theirs: median 1)."""
-        return self.sample_distance / self.scale, self.test_distance / self.scale
+        scale = self.scale or float("nan")  # every test image a duplicate of a training image: no unit
+        return self.sample_distance / scale, self.test_distance / scale
 
     def near_copies(self) -> Tensor:
-        """Which samples lie closer to a training image than all but ``quantile`` of the test images."""
-        return self.sample_distance < self.threshold
+        """Which samples lie at most as far from a training image as the k-th closest test image."""
+        return self.sample_distance <= self.threshold
+
+    def test_near_copy_fraction(self) -> float | None:
+        """The real test images' own near-copy rate, each subject against the threshold of the other
+        subjects' images (their slices are not independent, so this is the rate for images of an
+        unseen subject); None without subjects or with fewer than 2."""
+        if self.test_subjects is None or len(torch.unique(self.test_subjects)) < 2:
+            return None
+        names, subject = torch.unique(self.test_subjects, return_inverse=True)
+        sizes = torch.bincount(subject, minlength=len(names))
+        m_other = len(subject) - sizes  # per subject: the others' k-th smallest distance is its threshold
+        k = torch.clamp(torch.floor(self.quantile * (m_other + 1).double()).long(), min=1)
+        order = self.test_distance.argsort()
+        head = int(k.max() + sizes.max())  # the k-th of the others lies among the first k + own positions
+        first = subject[order][:head]
+        others = (first[None, :] != torch.arange(len(names))[:, None]).long().cumsum(dim=1)
+        position = (others >= k[:, None]).long().argmax(dim=1)
+        threshold = self.test_distance[order][:head][position]
+        return float((self.test_distance <= threshold[subject]).double().mean())
 
     def closest(self, count: int) -> Tensor:
         """The ``count`` samples nearest a training image, nearest first."""
         return self.sample_distance.argsort()[:count]
 
-    def summary(self) -> dict[str, float]:
-        return {"nn_distance_median": float(self.sample_distance.median()),
-                "real_test_nn_distance_median": self.scale,
-                "ratio": float(self.sample_distance.median()) / self.scale,
-                "near_copy_threshold": self.threshold,
-                "near_copy_fraction": float(self.near_copies().double().mean())}
+    def summary(self) -> dict[str, float | int | None]:
+        scale = self.scale
+        median = float(self.sample_distance.median())
+        subjects = None if self.test_subjects is None else len(torch.unique(self.test_subjects))
+        return {"nn_distance_median": median, "real_test_nn_distance_median": scale,
+                "ratio": median / scale if scale > 0 else float("nan"),
+                "near_copy_threshold": self.threshold, "near_copy_fraction": float(self.near_copies().double().mean()),
+                "expected_near_copy_fraction": self.expected_fraction,
+                "real_test_near_copy_fraction": self.test_near_copy_fraction(),
+                "test_images": len(self.test_distance), "test_subjects": subjects}
 
 
-def nearest_training(train: Tensor, test: Tensor, samples: Tensor, quantile: float) -> NearestTraining:
+def nearest_training(train: Tensor, test: Tensor, samples: Tensor, quantile: float,
+                     test_subjects: Tensor | None = None) -> NearestTraining:
     """Distances to the nearest training image in one feature space (features as rows)."""
     sample_d, sample_i = nearest(samples, train)
     test_d, _ = nearest(test, train)
-    return NearestTraining(sample_d, sample_i, test_d, quantile)
+    return NearestTraining(sample_d, sample_i, test_d, quantile, test_subjects)
 
 
-def pairs_grid(found: NearestTraining, samples, train, count: int):
+def pairs_grid(found: NearestTraining, samples: Any, train: Any, count: int) -> np.ndarray:
     """The ``count`` closest pairs as an overlay grid: each sample beside its nearest training image."""
     from ..data.preview import overlay_grid
 
@@ -125,7 +165,8 @@ class MemorisationMetric:
         c = self.config
         train, test = ctx.real("train"), ctx.real(ctx.eval_split)
         embed, _ = _space(ctx, c.features)
-        found = nearest_training(embed(train.images), embed(test.images), embed(ctx.samples.images), c.copy_quantile)
+        found = nearest_training(embed(train.images), embed(test.images), embed(ctx.samples.images), c.copy_quantile,
+                                 getattr(test, "subject_index", None))
         result: dict = {**found.summary(), "features": c.features}
         if c.pairs and ctx.out is not None:
             from ..data.preview import save_grid
@@ -134,9 +175,9 @@ class MemorisationMetric:
             ctx.out.mkdir(parents=True, exist_ok=True)
             save_grid(pairs_grid(found, ctx.samples, train, c.pairs), path, PAIRS_TITLE, train.label_map)
             result["pairs_image"] = path.name
-        # real test images: the quantile the threshold is taken at, and a ratio of 1
+        # what a model drawing images like the real test ones scores: k / (m + 1), and a ratio of 1
         return MetricResult(values=result, headline="near_copy_fraction", shown=("near_copy_fraction", "ratio"),
-                            reference={"near_copy_fraction": c.copy_quantile, "ratio": 1.0})
+                            reference={"near_copy_fraction": found.expected_fraction, "ratio": 1.0})
 
 
 class PrecisionRecallDensityCoverage(FeatureAccumulator):

@@ -4,10 +4,12 @@ distribution behind its two numbers), and the closest sample/training pairs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import Tensor
 
 from ..evaluation.configs import MemorisationConfig
 from ..evaluation.neighbours import PAIRS_TITLE, NearestTraining, nearest_training, pairs_grid, pixel_features
@@ -16,8 +18,9 @@ from ..evaluation.neighbours import PAIRS_TITLE, NearestTraining, nearest_traini
 class Memorisation:
     """The training and test sides, embedded once; :meth:`model` scores one model's samples."""
 
-    def __init__(self, train, test, config: MemorisationConfig, unet_features=None):
-        self.config, self.train = config, train
+    def __init__(self, train: Any, test: Any, config: MemorisationConfig,
+                 unet_features: Callable[[Tensor], Tensor] | None = None):
+        self.config, self.train, self.test_subjects = config, train, test.subject_index
         if config.features == "unet":
             if unet_features is None:
                 raise ValueError("memorisation.features='unet' needs the report's U-Net feature space")
@@ -27,17 +30,17 @@ class Memorisation:
         self.train_features = self.embed(train.images)
         self.test_features = self.embed(test.images)
 
-    def model(self, samples, label: str, slug: str, out: Path) -> dict[str, Any]:
+    def model(self, samples: Any, label: str, slug: str, out: Path) -> dict[str, Any]:
         """The panel's numbers and files for one model: ECDF figure and closest-pairs grid."""
         from ..data.preview import save_grid
 
         c = self.config
-        found = nearest_training(self.train_features, self.test_features, self.embed(samples.images), c.copy_quantile)
+        found = nearest_training(self.train_features, self.test_features, self.embed(samples.images), c.copy_quantile,
+                                 self.test_subjects)
         figure = f"memorisation_{slug}.png"
         ecdf_figure(out / figure, label, found)
         entry: dict[str, Any] = {**found.summary(), "copy_quantile": c.copy_quantile, "features": c.features,
-                                 "samples": len(found.sample_distance), "test_images": len(found.test_distance),
-                                 "figure": figure}
+                                 "samples": len(found.sample_distance), "figure": figure}
         if c.pairs:
             pairs = f"memorisation_pairs_{slug}.png"
             save_grid(pairs_grid(found, samples, self.train, c.pairs), out / pairs, f"{label}: {PAIRS_TITLE}",
@@ -63,7 +66,7 @@ def ecdf_figure(path: Path, label: str, found: NearestTraining) -> None:
         ax.step(ordered, np.arange(1, len(ordered) + 1) / len(ordered), where="post", label=name, **style)
     ax.axvline(threshold, color="k", linestyle=":", linewidth=1)
     fraction = float(found.near_copies().double().mean())
-    ax.set_title(f"{label}: near-copies {fraction:.1%} (real test: {found.quantile:.0%})", fontsize=9)
+    ax.set_title(f"{label}: near-copies {fraction:.1%} (new images: {found.expected_fraction:.1%})", fontsize=9)
     ax.set_xlabel("distance to nearest training image / real test median", fontsize=8)
     ax.set_ylabel("share of images at or below", fontsize=8)
     positive = np.concatenate([samples, test])
@@ -77,7 +80,7 @@ def ecdf_figure(path: Path, label: str, found: NearestTraining) -> None:
     plt.close(fig)
 
 
-def unet_embedding(spaces) -> Any:
+def unet_embedding(spaces: list[Any]) -> Callable[[Tensor], Tensor] | None:
     """The U-Net space's feature function among the report's spaces (None when absent)."""
     for space in spaces:
         if space.name == "unet":

@@ -205,21 +205,27 @@ def _memorisation(models: list[dict[str, Any]]) -> list[str]:
         return []
     first = shown[0]["memorisation"]
     parts = ["<h2>Memorisation: are the samples new images or copies of training ones?</h2>",
-             "<p>For every sample, the distance to its nearest training image; for every real test image (a subject "
+             "<p>For every sample, the distance to its nearest training image; for every real test image (subjects "
              "no model saw), the same distance. Both are divided by the test images' median, so the real test curve "
              "(grey) passes 1 at its middle. A model that draws new images like the real ones has a curve on top of "
              "the grey one; a curve shifted to the left holds images closer to training images than new images of "
-             f"new subjects are. A <b>near-copy</b> is a sample closer than all but {first['copy_quantile']:.0%} of "
-             f"the test images (the dotted line): about {first['copy_quantile']:.0%} of the samples of a model that "
-             "copies nothing, 100% of one that returns its training set (a low FID cannot tell them apart). "
-             f"Distances in {escape(first['features'])} space.</p>",
-             "<table><tr><th>model</th><th>near-copies</th><th>new images (real test)</th>"
-             "<th>median ratio</th><th>samples</th><th>real test images</th></tr>"]
+             "new subjects are. A <b>near-copy</b> is a sample at most as far from a training image as the k-th "
+             f"closest of the m test images (the dotted line; k = max(1, floor({first['copy_quantile']:.3g} (m + 1))))"
+             ": a model whose samples are drawn like the test images scores k / (m + 1) near-copies on average "
+             "(<i>expected</i>), one that returns its training set 100% (a low FID cannot tell them apart). "
+             "<i>Real test</i> is the test images' own rate, each subject against the threshold of the other "
+             "subjects' images: a subject's slices are not independent, so with few test subjects this rate, and the "
+             "threshold, vary more than the number of images suggests. The numbers describe these samples; no "
+             f"test is made. Distances in {escape(first['features'])} space.</p>",
+             "<table><tr><th>model</th><th>near-copies</th><th>expected k / (m + 1)</th><th>real test</th>"
+             "<th>median ratio</th><th>samples</th><th>real test images (subjects)</th></tr>"]
     for m in shown:
         r = m["memorisation"]
+        own = r.get("real_test_near_copy_fraction")
         parts.append(f"<tr><td>{escape(m['label'])}</td><td class='number'>{r['near_copy_fraction']:.1%}</td>"
-                     f"<td>{r['copy_quantile']:.1%}</td><td>{r['ratio']:.3g}</td><td>{r['samples']}</td>"
-                     f"<td>{r['test_images']}</td></tr>")
+                     f"<td>{r['expected_near_copy_fraction']:.1%}</td><td>{'-' if own is None else f'{own:.1%}'}</td>"
+                     f"<td>{r['ratio']:.3g}</td><td>{r['samples']}</td>"
+                     f"<td>{r['test_images']} ({r.get('test_subjects') or '-'})</td></tr>")
     parts.append("</table>")
     for m in shown:
         r = m["memorisation"]

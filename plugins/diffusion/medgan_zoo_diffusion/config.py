@@ -45,8 +45,8 @@ class DdpmConfig(GanConfig):
     )
     channels: tuple[int, ...] = Field(default=(128, 256, 256), min_length=1,
                                       description="The U-Net's channels per level (multiples of norm_num_groups).")
-    attention_levels: tuple[bool, ...] = Field(default=(False, True, True),
-                                               description="Self-attention at each level.")
+    attention_levels: tuple[bool, ...] = Field(default=(False, True, True), description="Self-attention at each "
+                                               "level (MONAI's middle block at the deepest width always has it).")
     num_res_blocks: int = Field(default=1, ge=1, description="Residual blocks per level.")
     num_head_channels: int = Field(default=256, ge=1, description="Channels per attention head (a level narrower "
                                    "than this attends with one head of its width).")
@@ -85,11 +85,11 @@ class DdpmConfig(GanConfig):
         bad = [c for c in self.channels if c % self.norm_num_groups]
         if bad:
             raise ValueError(f"channels {list(bad)} are not multiples of norm_num_groups={self.norm_num_groups}")
-        split = [w for w, attends in zip(self.channels, self.attention_levels, strict=True)
-                 if attends and w % min(self.num_head_channels, w)]
+        attended = [w for w, on in zip(self.channels, self.attention_levels, strict=True) if on]
+        split = sorted({w for w in [*attended, self.channels[-1]] if w % min(self.num_head_channels, w)})
         if split:
-            raise ValueError(f"attended levels of {list(split)} channels do not split into heads of "
-                             f"num_head_channels={self.num_head_channels}")
+            raise ValueError(f"attended levels of {split} channels (the deepest always attends, in the middle block) "
+                             f"do not split into heads of num_head_channels={self.num_head_channels}")
         if self.sampling_steps > self.num_train_timesteps:
             raise ValueError(f"sampling_steps={self.sampling_steps} exceeds num_train_timesteps="
                              f"{self.num_train_timesteps}")

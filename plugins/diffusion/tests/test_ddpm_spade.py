@@ -159,5 +159,7 @@ def test_the_report_shows_memorisation_for_a_gan_and_a_diffusion_model(tmp_path,
         for name in (panel["figure"], panel["pairs"]):
             assert (tmp_path / "report" / name).stat().st_size > 1000 and f"src='{name}'" in html
         assert f"<h3>{model['label']}: memorisation</h3>" in html
-    # the bank paints real training masks: its closest pairs share the anatomy, yet the images are new
     assert data["models"][1]["memorisation"]["ratio"] > 0
+    # a model holding the bank of training masks (licensed ground truth) is never uploaded
+    with pytest.raises(ConfigError, match="holds its training masks .mask_source='bank'"):
+        zoo.load(tmp_path / "ddpm-spade").push_to_hub("org/ddpm-spade", token="t")
