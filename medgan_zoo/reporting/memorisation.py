@@ -61,12 +61,12 @@ def ecdf_figure(path: Path, label: str, found: NearestTraining) -> None:
     threshold = found.threshold / found.scale
     fig, ax = plt.subplots(figsize=(4.4, 3.3))
     for values, name, style in ((test, f"real test images ({len(test)})", {"color": "0.45"}),
-                                (samples, f"{label} samples ({len(samples)})", {"color": "C3"})):
+                                (samples, f"samples ({len(samples)})", {"color": "C3"})):
         ordered = np.sort(values)
         ax.step(ordered, np.arange(1, len(ordered) + 1) / len(ordered), where="post", label=name, **style)
     ax.axvline(threshold, color="k", linestyle=":", linewidth=1)
     fraction = float(found.near_copies().double().mean())
-    ax.set_title(f"{label}: near-copies {fraction:.1%} (new images: {found.expected_fraction:.1%})", fontsize=9)
+    ax.set_title(f"{label}\nnear-copies {fraction:.1%} (new images: {found.expected_fraction:.1%})", fontsize=9)
     ax.set_xlabel("distance to nearest training image / real test median", fontsize=8)
     ax.set_ylabel("share of images at or below", fontsize=8)
     positive = np.concatenate([samples, test])
