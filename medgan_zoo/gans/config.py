@@ -113,3 +113,21 @@ class ClassConditionOption(PluginConfig):
         if self.class_shares and len(self.class_shares) != len(self.class_names):
             raise ValueError(f"class_shares has {len(self.class_shares)} values for {len(self.class_names)} classes")
         return self
+
+
+MaskSource = Literal["generator", "bank", "none"]
+
+
+class MaskSourceConfig(GanConfig):
+    """The settings of a mask-conditioned model's mask source (the model side:
+    :mod:`medgan_zoo.gans.mask_sources`)."""
+
+    mask_source: MaskSource = Field(
+        default="generator",
+        description="Masks when sampling without masks=: a small DCGAN trained on the training masks alongside "
+        "the model (the only source allowed in a published checkpoint), the training masks with augmentations "
+        "(local runs only: they are licensed ground truth), or none (masks must be given).",
+    )
+    mask_latent_dim: int = Field(default=64, ge=1, description="Latent size of the mask generator.")
+    mask_filters: int = Field(default=32, ge=8, le=512, description="Width of the mask generator.")
+    mask_lr: float = Field(default=2e-4, gt=0, description="Learning rate of the mask generator and its critic.")

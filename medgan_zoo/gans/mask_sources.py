@@ -15,35 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import Tensor, nn
 
 from .base import GAN, StepContext
-from .config import GanConfig
+from .config import MaskSourceConfig
 from .dcgan_configs import DcganConfig
 
 BANK_LATENT = 4  # which mask, rotation, two shifts
-
-MaskSource = Literal["generator", "bank", "none"]
-
-
-class MaskSourceConfig(GanConfig):
-    """The settings of a mask-conditioned model's mask source."""
-
-    mask_source: MaskSource = Field(
-        default="generator",
-        description="Masks when sampling without masks=: a small DCGAN trained on the training masks alongside "
-        "the model (the only source allowed in a published checkpoint), the training masks with augmentations "
-        "(local runs only: they are licensed ground truth), or none (masks must be given).",
-    )
-    mask_latent_dim: int = Field(default=64, ge=1, description="Latent size of the mask generator.")
-    mask_filters: int = Field(default=32, ge=8, le=512, description="Width of the mask generator.")
-    mask_lr: float = Field(default=2e-4, gt=0, description="Learning rate of the mask generator and its critic.")
-
 
 def mask_gan_config(config: MaskSourceConfig) -> DcganConfig:
     """The small unconditional DCGAN trained on the one-hot training masks alongside the model."""

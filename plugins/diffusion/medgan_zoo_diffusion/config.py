@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from medgan_zoo.gans.config import GanConfig
-from medgan_zoo.gans.mask_sources import MaskSourceConfig
+from medgan_zoo.gans.config import GanConfig, MaskSourceConfig
 
 Preset = Literal["paper", "fast"]
 Sampler = Literal["ddpm", "ddim"]

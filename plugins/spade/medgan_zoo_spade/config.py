@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from medgan_zoo.gans.mask_sources import MaskSourceConfig
+from medgan_zoo.gans.config import MaskSourceConfig
 
 Preset = Literal["paper", "pyramid", "fast"]
 
