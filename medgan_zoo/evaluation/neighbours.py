@@ -77,8 +77,9 @@ class NearestTraining:
 
     @property
     def scale(self) -> float:
-        """The real test images' median distance: the unit of the ratios."""
-        return float(self.test_distance.median())
+        """The real test images' median distance: the unit of the ratios (NaN when it is 0: every
+        test image a duplicate of a training image leaves no unit)."""
+        return float(self.test_distance.median()) or float("nan")
 
     @property
     def rank(self) -> int:
@@ -95,8 +96,7 @@ class NearestTraining:
 
     def ratios(self) -> tuple[Tensor, Tensor]:
         """Samples' and test images' distances over the test images' median (theirs: median 1)."""
-        scale = self.scale or float("nan")  # every test image a duplicate of a training image: no unit
-        return self.sample_distance / scale, self.test_distance / scale
+        return self.sample_distance / self.scale, self.test_distance / self.scale
 
     def near_copies(self) -> Tensor:
         """Which samples lie at most as far from a training image as the k-th closest test image."""
@@ -125,11 +125,10 @@ class NearestTraining:
         return self.sample_distance.argsort()[:count]
 
     def summary(self) -> dict[str, float | int | None]:
-        scale = self.scale
         median = float(self.sample_distance.median())
         subjects = None if self.test_subjects is None else len(torch.unique(self.test_subjects))
-        return {"nn_distance_median": median, "real_test_nn_distance_median": scale,
-                "ratio": median / scale if scale > 0 else float("nan"),
+        return {"nn_distance_median": median, "real_test_nn_distance_median": float(self.test_distance.median()),
+                "ratio": median / self.scale,
                 "near_copy_threshold": self.threshold, "near_copy_fraction": float(self.near_copies().double().mean()),
                 "expected_near_copy_fraction": self.expected_fraction,
                 "real_test_near_copy_fraction": self.test_near_copy_fraction(),

@@ -43,7 +43,7 @@ def study(gans: list[str], datasets: list[str], out: str | Path, *, scale: str =
     re-run. Each cell's stages are reported (stderr and ``out/study.log``). ``gan_config`` holds
     config fields per GAN name (``{"ddpm": {"preset": "fast"}}``); GANs not named train with defaults.
     ``metrics`` defaults to the metrics marked ``default`` that can run here; those marked
-    ``every_study`` (memorisation's near-copy fraction) are added to any choice. Each metric is a column
+    ``every_study`` (the near-copy fraction) are added to any choice. Each metric is a column
     (its headline); a metric's ``study`` settings apply to the models, and a metric with ``baseline``
     settings also scores the real training data, giving the real-data rows.
     """

@@ -28,9 +28,8 @@ BANK_LATENT = 4  # which mask, rotation, two shifts
 
 def mask_gan_config(config: MaskSourceConfig) -> DcganConfig:
     """The small unconditional DCGAN trained on the one-hot training masks alongside the model."""
-    batch = getattr(config, "batch_size", 16)
     return DcganConfig(resolution=config.resolution, image_channels=0, num_classes=config.num_classes,
-                       latent_dim=config.mask_latent_dim, batch_size=batch, g_filters=config.mask_filters,
+                       latent_dim=config.mask_latent_dim, batch_size=config.batch_size, g_filters=config.mask_filters,
                        d_filters=config.mask_filters, lr=config.mask_lr)
 
 

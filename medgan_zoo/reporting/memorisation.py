@@ -12,11 +12,12 @@ import numpy as np
 from torch import Tensor
 
 from ..evaluation.configs import MemorisationConfig
-from ..evaluation.neighbours import PAIRS_TITLE, NearestTraining, nearest_training, pairs_grid, pixel_features
+from ..evaluation.neighbours import PAIRS_TITLE, NearestTraining, nearest, pairs_grid, pixel_features
 
 
 class Memorisation:
-    """The training and test sides, embedded once; :meth:`model` scores one model's samples."""
+    """The training side embedded and the test images' distances taken once; :meth:`model` scores
+    one model's samples."""
 
     def __init__(self, train: Any, test: Any, config: MemorisationConfig,
                  unet_features: Callable[[Tensor], Tensor] | None = None):
@@ -28,15 +29,15 @@ class Memorisation:
         else:
             self.embed = pixel_features
         self.train_features = self.embed(train.images)
-        self.test_features = self.embed(test.images)
+        self.test_distance, _ = nearest(self.embed(test.images), self.train_features)
 
     def model(self, samples: Any, label: str, slug: str, out: Path) -> dict[str, Any]:
         """The panel's numbers and files for one model: ECDF figure and closest-pairs grid."""
         from ..data.preview import save_grid
 
         c = self.config
-        found = nearest_training(self.train_features, self.test_features, self.embed(samples.images), c.copy_quantile,
-                                 self.test_subjects)
+        distance, neighbour = nearest(self.embed(samples.images), self.train_features)
+        found = NearestTraining(distance, neighbour, self.test_distance, c.copy_quantile, self.test_subjects)
         figure = f"memorisation_{slug}.png"
         ecdf_figure(out / figure, label, found)
         entry: dict[str, Any] = {**found.summary(), "copy_quantile": c.copy_quantile, "features": c.features,

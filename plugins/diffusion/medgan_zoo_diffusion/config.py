@@ -69,11 +69,16 @@ class DdpmConfig(GanConfig):
     sampling_steps: int = Field(default=1000, ge=1, description="Default number of sampling steps.")
 
     @classmethod
+    def presets(cls, preset: str) -> dict[str, Any]:
+        """The values of a named preset."""
+        return preset_values(preset)
+
+    @classmethod
     def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Fill the fields not given from the preset."""
         preset = data.get("preset", "paper")
         if preset in ("paper", "fast"):
-            data = {**preset_values(preset), **data}
+            data = {**cls.presets(preset), **data}
         return data
 
     @model_validator(mode="after")
@@ -116,9 +121,5 @@ class DdpmSpadeConfig(DdpmConfig, MaskSourceConfig):
         default=128, ge=1, description="Channels of SPADE's shared convolution on the mask (MONAI's default 128).")
 
     @classmethod
-    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
-        """Fill the fields not given from the preset."""
-        preset = data.get("preset", "paper")
-        if preset in ("paper", "fast"):
-            data = {**spade_preset_values(preset), **data}
-        return data
+    def presets(cls, preset: str) -> dict[str, Any]:
+        return spade_preset_values(preset)
